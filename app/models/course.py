@@ -1,0 +1,35 @@
+"""Course: a product in the catalogue (e.g. First Aid at Work)."""
+from __future__ import annotations
+
+from sqlalchemy import Boolean, CheckConstraint, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.mixins import SoftDeleteMixin, TimestampMixin
+
+
+class Course(TimestampMixin, SoftDeleteMixin, db.Model):
+    __tablename__ = "courses"
+    __table_args__ = (
+        CheckConstraint("price_pence >= 0", name="price_not_negative"),
+        CheckConstraint("default_capacity > 0", name="capacity_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True, nullable=False)
+    title: Mapped[str] = mapped_column(String(160), nullable=False)
+    category: Mapped[str] = mapped_column(String(60), nullable=False)
+    summary: Mapped[str] = mapped_column(String(300), nullable=False, default="")
+    # Sanitised with bleach before it is stored; rendered with |safe.
+    description_html: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    duration_days: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    duration_hours: Mapped[int] = mapped_column(Integer, nullable=False)
+    price_pence: Mapped[int] = mapped_column(Integer, nullable=False)
+    certificate_validity_months: Mapped[int] = mapped_column(Integer, nullable=False, default=36)
+    default_capacity: Mapped[int] = mapped_column(Integer, nullable=False, default=12)
+    is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+
+    sessions = relationship("CourseSession", back_populates="course", lazy="raise_on_sql")
+
+    def __repr__(self) -> str:
+        return f"<Course {self.slug}>"

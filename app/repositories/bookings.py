@@ -1,0 +1,82 @@
+"""Bookings and their attendees, and the seat arithmetic over them."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import and_, func, or_, select, update
+
+from app.models import Booking, BookingStatus
+from app.repositories.base import Repository
+
+
+def _occupying(now: datetime):
+    """Bookings that hold seats at `now`: confirmed ones and unexpired holds."""
+    return or_(
+        Booking.status == BookingStatus.CONFIRMED,
+        and_(Booking.status == BookingStatus.HELD, Booking.hold_expires_at > now),
+    )
+
+
+class BookingRepository(Repository[Booking]):
+    model = Booking
+
+    def get_by_reference(self, reference: str) -> Booking | None:
+        return self.session.scalar(select(Booking).where(Booking.reference == reference))
+
+    def seats_taken(self, session_id: int, now: datetime, *, excluding: int | None = None) -> int:
+        """Seats confirmed or held (unexpired) on one session."""
+        stmt = select(func.coalesce(func.sum(Booking.seats), 0)).where(
+            Booking.session_id == session_id, _occupying(now)
+        )
+        if excluding is not None:
+            stmt = stmt.where(Booking.id != excluding)
+        return int(self.session.scalar(stmt))
+
+    def seats_taken_by_session(self, session_ids: Iterable[int], now: datetime) -> dict[int, int]:
+        """Seats taken for many sessions in one query (no N+1 on list pages)."""
+        ids = list(set(session_ids))
+        if not ids:
+            return {}
+        stmt = (
+            select(Booking.session_id, func.sum(Booking.seats))
+            .where(Booking.session_id.in_(ids), _occupying(now))
+            .group_by(Booking.session_id)
+        )
+        taken = {sid: int(total) for sid, total in self.session.execute(stmt)}
+        return {sid: taken.get(sid, 0) for sid in ids}
+
+    def active_hold_counts(self, session_ids: Iterable[int], now: datetime) -> dict[int, int]:
+        """How many customers hold seats right now (booking intent), per session."""
+        ids = list(set(session_ids))
+        if not ids:
+            return {}
+        stmt = (
+            select(Booking.session_id, func.count())
+            .where(Booking.session_id.in_(ids), Booking.status == BookingStatus.HELD,
+                   Booking.hold_expires_at > now)
+            .group_by(Booking.session_id)
+        )
+        return dict(self.session.execute(stmt).all())
+
+    def stale_holds(self, now: datetime, *, limit: int = 500) -> list[Booking]:
+        stmt = (
+            select(Booking)
+            .where(Booking.status == BookingStatus.HELD, Booking.hold_expires_at <= now)
+            .order_by(Booking.hold_expires_at)
+            .limit(limit)
+        )
+        return list(self.session.scalars(stmt).unique())
+
+    def mark_expired(self, booking_ids: list[int], now: datetime) -> int:
+        """Expire holds that are still held and past their expiry; returns how many changed."""
+        if not booking_ids:
+            return 0
+        result = self.session.execute(
+            update(Booking)
+            .where(Booking.id.in_(booking_ids), Booking.status == BookingStatus.HELD,
+                   Booking.hold_expires_at <= now)
+            .values(status=BookingStatus.EXPIRED, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount

@@ -1,0 +1,1 @@
+"""Business rules. No Flask request, session or flash in here."""

@@ -1,0 +1,1 @@
+"""Blueprints: thin routes that parse input, call one service, render."""
