@@ -98,3 +98,16 @@ class AttendeeFactory(BaseFactory):
     booking = factory.SubFactory(BookingFactory)
     position = 0
     full_name = "Sam O'Neill"
+
+
+def booking_request(session_id: int, seats: int = 1, *, email: str = "priya@example.com"):
+    """A valid, already-validated booking request for `seats` attendees."""
+    from app.validation import AttendeeInput, BookingRequest, ContactInput
+
+    return BookingRequest(
+        session_id=session_id,
+        contact=ContactInput(name="Priya Shah", email=email, phone="+447700900123",
+                             postcode="LS1 4AP", company="Acme Ltd"),
+        attendees=tuple(AttendeeInput(name=f"Learner {chr(65 + i % 26)}", email=None,
+                                      access_needs=None) for i in range(seats)),
+    )

@@ -59,3 +59,9 @@ class SessionRepository(Repository[CourseSession]):
             .execution_options(synchronize_session=False)
         )
         return result.rowcount == 1
+
+    def lock_and_get(self, session_id: int) -> CourseSession | None:
+        """Take the seat lock, then load the session fresh from the database."""
+        if not self.lock(session_id):
+            return None
+        return self.session.get(CourseSession, session_id, populate_existing=True)
