@@ -1,13 +1,21 @@
 """SQLAlchemy models, one module per aggregate. Import from here."""
+from app.models.alert import Alert, Severity
 from app.models.booking import Attendee, Booking, BookingStatus
 from app.models.course import Course
 from app.models.course_session import CourseSession, SessionStatus
 from app.models.idempotency import IdempotencyRecord
+from app.models.notification import JobRun, SentEmail
+from app.models.outbox import DeliveryStatus, OutboxDelivery, OutboxEvent
+from app.models.payment import (
+    Payment, PaymentStatus, Refund, RefundStatus, WebhookEvent, WebhookStatus,
+)
 from app.models.types import utcnow
 from app.models.user import Role, User
 from app.models.venue import Venue
 
 __all__ = [
-    "Attendee", "Booking", "BookingStatus", "Course", "CourseSession", "IdempotencyRecord", "Role",
-    "SessionStatus", "User", "Venue", "utcnow",
+    "Alert", "Attendee", "Booking", "BookingStatus", "Course", "CourseSession", "DeliveryStatus",
+    "IdempotencyRecord", "JobRun", "OutboxDelivery", "OutboxEvent", "Payment", "PaymentStatus",
+    "Refund", "RefundStatus", "Role", "SentEmail", "SessionStatus", "Severity", "User", "Venue",
+    "WebhookEvent", "WebhookStatus", "utcnow",
 ]

@@ -32,6 +32,7 @@ from datetime import datetime, timedelta
 
 from app.models import Attendee, Booking, BookingStatus, CourseSession, SessionStatus, utcnow
 from app.repositories import BookingRepository, SessionRepository, unit_of_work
+from app.services import events
 from app.services.errors import (
     InvalidInput, InvalidState, NotFound, SeatsUnavailable, SessionNotBookable,
 )
@@ -131,7 +132,13 @@ def hold_seats(request: BookingRequest, *, policy: BookingPolicy,
             ],
         )
         BookingRepository().add(booking)
+        events.record_event(events.BOOKING_HELD, booking.reference, _payload(booking))
     return booking
+
+
+def _payload(booking: Booking, **extra) -> dict:
+    return {"reference": booking.reference, "session_id": booking.session_id,
+            "seats": booking.seats, "amount_pence": booking.amount_pence, **extra}
 
 
 def _check_bookable(course_session: CourseSession, now: datetime) -> None:
@@ -179,6 +186,8 @@ def confirm_booking(reference: str, *, now: datetime | None = None,
         booking.hold_expires_at = None
         if payment_note:
             booking.payment_note = payment_note
+        events.record_event(events.BOOKING_CONFIRMED, booking.reference,
+                            _payload(booking, late=not hold_is_live))
     return booking
 
 
@@ -195,9 +204,12 @@ def cancel_booking(reference: str, *, policy: BookingPolicy,
         if booking.status == BookingStatus.CONFIRMED:
             booking.refund_due_pence = policy.refund_due_pence(
                 booking.amount_pence, booking.session.starts_at, now)
+        was_confirmed = booking.status == BookingStatus.CONFIRMED
         booking.status = BookingStatus.CANCELLED
         booking.cancelled_at = now
         booking.hold_expires_at = None
+        events.record_event(events.BOOKING_CANCELLED, booking.reference, _payload(
+            booking, was_confirmed=was_confirmed, refund_due_pence=booking.refund_due_pence))
     return booking
 
 
@@ -213,8 +225,11 @@ def expire_holds(*, now: datetime | None = None, batch_size: int = 500) -> int:
     while True:
         with unit_of_work():
             stale = bookings.stale_holds(now, limit=batch_size)
-            changed = bookings.mark_expired([b.id for b in stale], now)
-        expired += changed
+            for booking in stale:
+                # Conditional per row: a concurrent run or a late confirmation wins cleanly.
+                if bookings.mark_expired([booking.id], now):
+                    expired += 1
+                    events.record_event(events.HOLD_EXPIRED, booking.reference, _payload(booking))
         if len(stale) < batch_size:
             return expired
 
