@@ -32,7 +32,7 @@ from datetime import datetime, timedelta
 
 from app.models import Attendee, Booking, BookingStatus, CourseSession, SessionStatus, utcnow
 from app.repositories import BookingRepository, SessionRepository, unit_of_work
-from app.services import events
+from app.services import events, realtime
 from app.services.errors import (
     InvalidInput, InvalidState, NotFound, SeatsUnavailable, SessionNotBookable,
 )
@@ -133,6 +133,7 @@ def hold_seats(request: BookingRequest, *, policy: BookingPolicy,
         )
         BookingRepository().add(booking)
         events.record_event(events.BOOKING_HELD, booking.reference, _payload(booking))
+        realtime.announce_seats_changed(course_session.id)
     return booking
 
 
@@ -188,6 +189,7 @@ def confirm_booking(reference: str, *, now: datetime | None = None,
             booking.payment_note = payment_note
         events.record_event(events.BOOKING_CONFIRMED, booking.reference,
                             _payload(booking, late=not hold_is_live))
+        realtime.announce_seats_changed(booking.session_id)
     return booking
 
 
@@ -210,6 +212,7 @@ def cancel_booking(reference: str, *, policy: BookingPolicy,
         booking.hold_expires_at = None
         events.record_event(events.BOOKING_CANCELLED, booking.reference, _payload(
             booking, was_confirmed=was_confirmed, refund_due_pence=booking.refund_due_pence))
+        realtime.announce_seats_changed(booking.session_id)
     return booking
 
 
@@ -230,6 +233,7 @@ def expire_holds(*, now: datetime | None = None, batch_size: int = 500) -> int:
                 if bookings.mark_expired([booking.id], now):
                     expired += 1
                     events.record_event(events.HOLD_EXPIRED, booking.reference, _payload(booking))
+                    realtime.announce_seats_changed(booking.session_id)
         if len(stale) < batch_size:
             return expired
 
@@ -247,6 +251,7 @@ def change_capacity(session_id: int, capacity: int, *, now: datetime | None = No
                        if taken else "Capacity must be at least 1.")
             raise InvalidInput(message, fields={"capacity": message})
         course_session.capacity = capacity
+        realtime.announce_seats_changed(session_id)
     return course_session
 
 
