@@ -1,0 +1,64 @@
+"""Staff accounts (administrators and trainers): create and deactivate.
+
+Used by the `flask users ...` commands and by the demo seed, so both apply
+the same rules: a valid, unused email, a known role, a long enough password.
+"""
+from __future__ import annotations
+
+from app.models import Role, User
+from app.repositories import UserRepository, unit_of_work
+from app.services.errors import InvalidInput, NotFound
+from app.services.passwords import MIN_PASSWORD_LENGTH, hash_password
+from app.validation import FieldError, validate_email, validate_person_name
+
+
+def create_staff_user(email: str, role: str | Role, password: str,
+                      full_name: str | None = None) -> User:
+    """Create an active staff account; raises InvalidInput naming the bad field."""
+    email = _checked(validate_email, email, "email").lower()
+    name = (_checked(validate_person_name, full_name, "full_name") if full_name
+            else _name_from_email(email))
+    try:
+        role = Role(role)
+    except ValueError:
+        choices = ", ".join(r.value for r in Role)
+        raise InvalidInput(f"Unknown role {role!r}: choose one of {choices}.",
+                           fields={"role": f"Choose one of {choices}."}) from None
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        message = f"The password must be at least {MIN_PASSWORD_LENGTH} characters long."
+        raise InvalidInput(message, fields={"password": message})
+
+    users = UserRepository()
+    with unit_of_work():
+        if users.get_by_email(email) is not None:
+            message = f"There is already an account for {email}."
+            raise InvalidInput(message, fields={"email": message})
+        user = User(email=email, full_name=name, password_hash=hash_password(password),
+                    role=role, is_active=True)
+        users.add(user)
+    return user
+
+
+def deactivate_staff_user(email: str) -> User:
+    """Stop an account from signing in; the row stays for the audit trail."""
+    users = UserRepository()
+    with unit_of_work():
+        user = users.get_by_email(email)
+        if user is None:
+            raise NotFound(f"There is no account for {email.strip()}.")
+        user.is_active = False
+    return user
+
+
+def _checked(rule, value, field: str):
+    try:
+        return rule(value)
+    except FieldError as exc:
+        raise InvalidInput(exc.message, fields={field: exc.message}) from None
+
+
+def _name_from_email(email: str) -> str:
+    """'jo.bloggs@...' -> 'Jo Bloggs', for accounts created without a name."""
+    local = email.split("@", 1)[0]
+    return " ".join(part.capitalize() for part in local.replace("_", ".").split(".") if part) \
+        or email
