@@ -1,5 +1,6 @@
 """SQLAlchemy models, one module per aggregate. Import from here."""
 from app.models.alert import Alert, Severity
+from app.models.audit import AuditLog
 from app.models.booking import Attendee, Booking, BookingStatus
 from app.models.course import Course
 from app.models.course_session import CourseSession, SessionStatus
@@ -12,10 +13,11 @@ from app.models.payment import (
 from app.models.types import utcnow
 from app.models.user import Role, User
 from app.models.venue import Venue
+from app.models.waitlist import WaitlistEntry, WaitlistStatus
 
 __all__ = [
-    "Alert", "Attendee", "Booking", "BookingStatus", "Course", "CourseSession", "DeliveryStatus",
+    "Alert", "AuditLog", "Attendee", "Booking", "BookingStatus", "Course", "CourseSession", "DeliveryStatus",
     "IdempotencyRecord", "JobRun", "OutboxDelivery", "OutboxEvent", "Payment", "PaymentStatus",
     "Refund", "RefundStatus", "Role", "SentEmail", "SessionStatus", "Severity", "User", "Venue",
-    "WebhookEvent", "WebhookStatus", "utcnow",
+    "WaitlistEntry", "WaitlistStatus", "WebhookEvent", "WebhookStatus", "utcnow",
 ]
