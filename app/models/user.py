@@ -33,5 +33,12 @@ class User(TimestampMixin, db.Model):
     def is_admin(self) -> bool:
         return self.role == Role.ADMIN
 
+    # What Flask-Login asks of a user object.
+    is_authenticated = True
+    is_anonymous = False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
     def __repr__(self) -> str:
         return f"<User {self.email} {self.role.value}>"
