@@ -16,7 +16,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from app.models import Role, utcnow
-from app.services import accounts, demo_data
+from app.services import accounts, booking, demo_data, idempotency
 from app.services.errors import DomainError
 
 DEFAULT_DEMO_ADMIN_EMAIL = "admin@reactfasttraining.co.uk"
@@ -25,6 +25,7 @@ DEFAULT_DEMO_ADMIN_EMAIL = "admin@reactfasttraining.co.uk"
 def register(app: Flask) -> None:
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(users_cli)
+    app.cli.add_command(cleanup_command)
 
 
 @contextmanager
@@ -114,3 +115,17 @@ def _read_new_password() -> str:
     if sys.stdin.isatty():
         return click.prompt("Password", hide_input=True, confirmation_prompt=True)
     return sys.stdin.readline().rstrip("\r\n")
+
+
+# -- cleanup ---------------------------------------------------------------------
+@click.command("cleanup")
+@with_appcontext
+def cleanup_command() -> None:
+    """Mark expired seat holds as expired and forget idempotency keys older than a day.
+
+    Expired holds already stop counting the moment they expire; this tidies
+    their status. Safe to run at any time, and twice.
+    """
+    expired = booking.expire_holds()
+    purged = idempotency.purge_expired()
+    click.echo(f"cleanup: {expired} holds expired, {purged} idempotency keys purged.")

@@ -192,3 +192,26 @@ def test_users_deactivate_reports_an_unknown_email(run):
     result = run("users", "deactivate", "nobody@reactfasttraining.co.uk")
     assert result.exit_code == 1
     assert "no account for nobody@reactfasttraining.co.uk" in result.output
+
+
+def test_cleanup_expires_stale_holds_and_purges_old_keys(app):
+    from datetime import timedelta
+
+    from app.extensions import db
+    from app.models import Booking, BookingStatus, IdempotencyRecord, utcnow
+    from app.services import booking as booking_service
+    from factories import SessionFactory, booking_request
+
+    session = SessionFactory(capacity=3)
+    stale = booking_service.hold_seats(booking_request(session.id), policy=booking_service.BookingPolicy(),
+                                       now=utcnow() - timedelta(hours=2))
+    db.session.add(IdempotencyRecord(key="old", request_hash="x", response_status=201,
+                                     response_body="{}", created_at=utcnow() - timedelta(days=2)))
+    db.session.commit()
+
+    result = app.test_cli_runner().invoke(args=["cleanup"])
+    assert result.exit_code == 0, result.output
+    assert "1 holds expired, 1 idempotency keys purged" in result.output
+    assert db.session.get(Booking, stale.id).status == BookingStatus.EXPIRED
+    again = app.test_cli_runner().invoke(args=["cleanup"])
+    assert "0 holds expired, 0 idempotency keys purged" in again.output
