@@ -34,8 +34,9 @@ from app.models import Attendee, Booking, BookingStatus, CourseSession, SessionS
 from app.repositories import BookingRepository, SessionRepository, unit_of_work
 from app.services import events, realtime
 from app.services.errors import (
-    InvalidInput, InvalidState, NotFound, SeatsUnavailable, SessionNotBookable,
+    InvalidInput, InvalidState, InvalidToken, NotFound, SeatsUnavailable, SessionNotBookable,
 )
+from app.services.manage_links import check_manage_token
 from app.validation import BookingRequest, FieldError, validate_person_name
 
 # No 0/O, 1/I/L: references are read out over the phone.
@@ -93,6 +94,19 @@ def get_booking(reference: str) -> Booking:
     if booking is None:
         raise NotFound("We could not find that booking.")
     return booking
+
+
+def get_booking_by_link(reference: str, token: object, *, secret_key: str) -> Booking:
+    """The booking a signed manage link opens.
+
+    The token is checked before anything is read, and an unknown reference
+    raises the same InvalidToken as a bad token: no oracle for references.
+    """
+    check_manage_token(reference, token, secret_key=secret_key)
+    try:
+        return get_booking(reference)
+    except NotFound:
+        raise InvalidToken() from None
 
 
 def hold_seats(request: BookingRequest, *, policy: BookingPolicy,

@@ -1,10 +1,361 @@
-"""The booking journey pages."""
-from flask import Blueprint, abort
+"""The customer's booking journey: form, hold, payment, confirmation, manage link.
+
+    booking.start           GET/POST /sessions/<id>/book
+    booking.validate_field  POST     /sessions/<id>/book/validate      (HTMX fragment)
+    booking.pay             GET/POST /bookings/<ref>/pay?token=T
+    booking.confirmation    GET      /bookings/<ref>/confirmation?token=T
+    booking.manage          GET      /bookings/<ref>?token=T
+    booking.rename          POST     /bookings/<ref>/attendees?token=T
+    booking.cancel          GET/POST /bookings/<ref>/cancel?token=T    (GET asks "are you sure?")
+
+Every page about a booking opens it with `_booking_from_link`: the signed
+token is checked before anything is read, and an unknown reference answers
+exactly like a bad token (403), so the pages are no oracle for which
+references exist. Routes parse, call one service, render; they never query.
+"""
+from __future__ import annotations
+
+import math
+
+from flask import (
+    Blueprint, abort, current_app, flash, make_response, redirect, render_template, request,
+    url_for,
+)
+
+from app import validation
+from app.models import Booking, BookingStatus, utcnow
+from app.services import catalogue
+from app.services.booking import (
+    BookingPolicy, cancel_booking, get_booking, get_booking_by_link, hold_seats, rename_attendees,
+)
+from app.services.errors import (
+    InvalidInput, InvalidState, PaymentUnavailable, SeatsUnavailable,
+    SessionNotBookable,
+)
+from app.services.manage_links import manage_token
+from app.services.payments_fake import FakeCheckout
+from app.validation import FieldError, ValidationFailed, format_uk_phone, parse_booking_request
+from app.web.forms import (
+    CancelForm, FakePaymentForm, apply_errors, booking_form, field_attrs, field_name_to_path,
+    first_error, form_to_booking_data, path_to_field_id, posted_seat_count, rename_form,
+)
 
 bp = Blueprint("booking", __name__)
+
+LIVE = (BookingStatus.HELD, BookingStatus.CONFIRMED)
+
+
+# -- links the API and emails can build -------------------------------------------------
+def _signed_url(endpoint: str, reference: str, *, external: bool) -> str:
+    token = manage_token(reference, secret_key=current_app.config["SECRET_KEY"])
+    base_url = (current_app.config.get("PUBLIC_BASE_URL") or "").rstrip("/")
+    if external and base_url:
+        # The configured public address, never the request's Host header, for
+        # links that leave the site (emails, API answers).
+        return base_url + url_for(endpoint, reference=reference, token=token)
+    return url_for(endpoint, reference=reference, token=token, _external=external)
+
+
+def manage_url(reference: str, *, external: bool = False) -> str:
+    """The signed manage-booking link for `reference`."""
+    return _signed_url("booking.manage", reference, external=external)
+
+
+def pay_url(reference: str, *, external: bool = False) -> str:
+    """The signed payment page link for a held booking."""
+    return _signed_url("booking.pay", reference, external=external)
+
+
+def confirmation_url(reference: str, *, external: bool = False) -> str:
+    return _signed_url("booking.confirmation", reference, external=external)
+
+
+def _links(reference: str) -> dict[str, str]:
+    return {
+        "manage": manage_url(reference),
+        "pay": pay_url(reference),
+        "confirmation": confirmation_url(reference),
+        "cancel": _signed_url("booking.cancel", reference, external=False),
+        "rename": _signed_url("booking.rename", reference, external=False),
+    }
+
+
+# -- shared helpers ---------------------------------------------------------------------
+def _policy() -> BookingPolicy:
+    return BookingPolicy.from_config(current_app.config)
+
+
+def _max_seats() -> int:
+    return current_app.config["MAX_SEATS_PER_BOOKING"]
+
+
+def _booking_from_link(reference: str) -> Booking:
+    """The booking a signed link opens; InvalidToken (403) for a wrong, tampered
+    or missing token and, indistinguishably, for an unknown reference."""
+    return get_booking_by_link(reference, request.args.get("token"),
+                               secret_key=current_app.config["SECRET_KEY"])
+
+
+def _hold_has_lapsed(booking: Booking, now) -> bool:
+    return booking.status == BookingStatus.EXPIRED or (
+        booking.status == BookingStatus.HELD
+        and (booking.hold_expires_at is None or booking.hold_expires_at <= now))
+
+
+def _is_htmx_fragment_request() -> bool:
+    return (request.headers.get("HX-Request") == "true"
+            and request.headers.get("HX-History-Restore-Request") != "true")
+
+
+@bp.after_request
+def _keep_private(response):
+    # Booking pages carry personal details and CSRF tokens: never cache them.
+    response.headers["Cache-Control"] = "no-store"
+    if request.view_args and "reference" in request.view_args:
+        # The token in the URL must not leak to other sites (or our own logs)
+        # through the Referer header, nor be indexed.
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+@bp.context_processor
+def _template_helpers():
+    return {"field_attrs": field_attrs, "first_error": first_error}
+
+
+# -- the booking form -----------------------------------------------------------------------
+def _seat_options(course_session) -> int:
+    return max(0, min(_max_seats(), course_session.seats_available))
+
+
+def _seats_to_show(requested: int | None) -> int:
+    """How many attendee blocks to show: what was asked for, within 1..max."""
+    return max(1, min(requested or 1, _max_seats()))
+
+
+def _filled_form(course_session):
+    """The booking form as posted, with one attendee block per chosen seat."""
+    seats = _seats_to_show(posted_seat_count(request.form))
+    return booking_form(request.form, seats=seats, seat_options=_seat_options(course_session))
+
+
+def _render_form(course_session, form, *, errors=None, problem=None, status=200,
+                 fragment=False):
+    template = "fragments/_attendee_fields.html" if fragment else "booking/form.html"
+    response = make_response(render_template(
+        template,
+        course_session=course_session,
+        form=form,
+        errors=errors or [],
+        problem=problem,
+        seat_options=_seat_options(course_session),
+        max_seats=_max_seats(),
+        hold_minutes=_policy().hold_minutes,
+        validate_url=url_for("booking.validate_field", session_id=course_session.id),
+        is_fragment=fragment,
+    ), status)
+    response.vary.add("HX-Request")
+    return response
 
 
 @bp.route("/sessions/<int:session_id>/book", methods=["GET", "POST"])
 def start(session_id: int):
-    """Booking form for one session (built by the booking work)."""
-    abort(404)
+    """The booking form. POST action=resize re-renders it with another number of
+    attendee blocks (HTMX gets only the blocks); action=book holds the seats."""
+    course_session = catalogue.get_session(session_id)
+    if request.method == "GET":
+        seats = min(_seats_to_show(posted_seat_count(request.args)),
+                    max(1, _seat_options(course_session)))
+        form = booking_form(None, seats=seats, seat_options=_seat_options(course_session))
+        return _render_form(course_session, form, fragment=_is_htmx_fragment_request())
+
+    if request.form.get("action") == "resize":
+        return _render_form(course_session, _filled_form(course_session),
+                            fragment=_is_htmx_fragment_request())
+
+    data = form_to_booking_data(request.form, session_id=session_id)
+    try:
+        booking_request = parse_booking_request(data, max_seats=_max_seats())
+    except ValidationFailed as exc:
+        form = _filled_form(course_session)
+        return _render_form(course_session, form, errors=apply_errors(form, exc.errors),
+                            status=422)
+    try:
+        booking = hold_seats(booking_request, policy=_policy())
+    except (SeatsUnavailable, SessionNotBookable) as exc:
+        course_session = catalogue.get_session(session_id)  # the seat count has changed
+        form = _filled_form(course_session)
+        if isinstance(exc, SeatsUnavailable):
+            form.seats.errors = [exc.message]
+        return _render_form(course_session, form, problem=exc.message, status=exc.status)
+    return redirect(pay_url(booking.reference), code=303)
+
+
+@bp.post("/sessions/<int:session_id>/book/validate", endpoint="validate_field")
+def validate_field_fragment(session_id: int):
+    """As-you-type check of one field: the request names the field (`field`, or
+    htmx's HX-Trigger-Name header) and carries its value under that name. The
+    answer is the field's error element, empty when the value is fine."""
+    name = request.form.get("field") or request.headers.get("HX-Trigger-Name") or ""
+    path = field_name_to_path(name)
+    if path is None:
+        abort(400, description="Unknown field.")
+    message = ""
+    try:
+        validation.validate_field(path, request.form.get(name), max_seats=_max_seats())
+    except FieldError as exc:
+        message = exc.message
+    except KeyError:
+        abort(400, description="Unknown field.")
+    response = make_response(render_template(
+        "fragments/_field_error.html", field_id=path_to_field_id(path), message=message))
+    response.headers["X-Field-Valid"] = "false" if message else "true"
+    return response
+
+
+# -- payment ----------------------------------------------------------------------------------
+def _checkout() -> FakeCheckout:
+    if current_app.config.get("PAYMENT_PROVIDER") != "fake":
+        raise PaymentUnavailable("Card payments are not available on this page.")
+    return FakeCheckout()
+
+
+def _render_pay(booking: Booking, *, declined=None, status=200):
+    now = utcnow()
+    seconds_left = max(0, (booking.hold_expires_at - now).total_seconds())
+    return render_template(
+        "booking/pay.html",
+        booking=booking,
+        links=_links(booking.reference),
+        form=FakePaymentForm(),
+        declined=declined,
+        minutes_left=math.ceil(seconds_left / 60),
+        is_fake_checkout=current_app.config.get("PAYMENT_PROVIDER") == "fake",
+    ), status
+
+
+def _render_expired(booking: Booking, status=200):
+    return render_template("booking/expired.html", booking=booking,
+                           hold_minutes=_policy().hold_minutes), status
+
+
+@bp.route("/bookings/<reference>/pay", methods=["GET", "POST"])
+def pay(reference: str):
+    """The hold with its countdown, and the (fake) checkout: pay, decline or abandon."""
+    booking = _booking_from_link(reference)
+    if booking.status == BookingStatus.CONFIRMED:
+        return redirect(confirmation_url(reference), code=303)
+    if booking.status in (BookingStatus.CANCELLED, BookingStatus.REFUNDED):
+        return redirect(manage_url(reference), code=303)
+    if _hold_has_lapsed(booking, utcnow()):
+        return _render_expired(booking, status=200 if request.method == "GET" else 409)
+    if request.method == "GET":
+        return _render_pay(booking)
+
+    action = request.form.get("action")
+    if action == "pay":
+        try:
+            _checkout().pay(reference)
+        except SeatsUnavailable:  # the hold ran out while the customer clicked
+            return _render_expired(get_booking(reference), status=409)
+        return redirect(confirmation_url(reference), code=303)
+    if action == "decline":
+        return _render_pay(booking, declined=_checkout().decline(reference), status=402)
+    if action == "abandon":
+        session_id = booking.session_id
+        _checkout().abandon(reference, _policy())
+        flash("You cancelled your booking, so the seats you held have been released. "
+              "You have not been charged.", "info")
+        return redirect(url_for("public.session", session_id=session_id), code=303)
+    abort(400, description="Choose pay, decline or abandon.")
+
+
+# -- after payment ----------------------------------------------------------------------------
+@bp.get("/bookings/<reference>/confirmation")
+def confirmation(reference: str):
+    booking = _booking_from_link(reference)
+    if booking.status == BookingStatus.HELD and not _hold_has_lapsed(booking, utcnow()):
+        return redirect(pay_url(reference), code=303)
+    if booking.status != BookingStatus.CONFIRMED:
+        return redirect(manage_url(reference), code=303)
+    return render_template("booking/confirmation.html", booking=booking,
+                           links=_links(reference),
+                           manage_link=manage_url(reference, external=True),
+                           policy=_policy())
+
+
+def _render_manage(booking: Booking, *, form=None, errors=None, problem=None, status=200):
+    now = utcnow()
+    policy = _policy()
+    is_live = booking.status in LIVE and not _hold_has_lapsed(booking, now)
+    can_rename = is_live and policy.can_change_names(booking.session.starts_at, now)
+    if can_rename and form is None:
+        form = rename_form(None, booking.attendees)
+    return render_template(
+        "booking/manage.html",
+        booking=booking,
+        links=_links(booking.reference),
+        policy=policy,
+        is_live=is_live,
+        has_lapsed=_hold_has_lapsed(booking, now),
+        can_rename=can_rename,
+        form=form if can_rename else None,
+        errors=errors or [],
+        problem=problem,
+        contact_phone=format_uk_phone(booking.contact_phone),
+    ), status
+
+
+@bp.get("/bookings/<reference>")
+def manage(reference: str):
+    """The booking as the customer sees it, with name corrections and cancellation."""
+    return _render_manage(_booking_from_link(reference))
+
+
+@bp.post("/bookings/<reference>/attendees")
+def rename(reference: str):
+    """Correct attendee names (only those changed are sent to the service)."""
+    booking = _booking_from_link(reference)
+    changed = {}
+    for attendee in booking.attendees:
+        posted = request.form.get(f"attendees-{attendee.position}-name")
+        if posted is not None and posted.strip() != attendee.full_name:
+            changed[attendee.position] = posted
+    if not changed:
+        flash("No names were changed.", "info")
+        return redirect(manage_url(reference), code=303)
+    try:
+        rename_attendees(reference, changed, policy=_policy())
+    except InvalidInput as exc:
+        form = rename_form(request.form, booking.attendees)
+        return _render_manage(booking, form=form, errors=apply_errors(form, exc.fields),
+                              status=422)
+    except InvalidState as exc:
+        return _render_manage(booking, problem=exc.message, status=409)
+    flash("Attendee names updated. Certificates will show the new names.", "success")
+    return redirect(manage_url(reference), code=303)
+
+
+@bp.route("/bookings/<reference>/cancel", methods=["GET", "POST"])
+def cancel(reference: str):
+    """GET asks "are you sure?" with the refund the policy gives; POST cancels."""
+    booking = _booking_from_link(reference)
+    now = utcnow()
+    if booking.status not in LIVE or _hold_has_lapsed(booking, now):
+        return _render_manage(booking, problem="This booking is not active, so it cannot be "
+                                               "cancelled.", status=409)
+    if request.method == "GET":
+        is_paid = booking.status == BookingStatus.CONFIRMED
+        refund_pence = (_policy().refund_due_pence(booking.amount_pence,
+                                                   booking.session.starts_at, now)
+                        if is_paid else 0)
+        return render_template("booking/cancel_confirm.html", booking=booking,
+                               links=_links(reference), form=CancelForm(), is_paid=is_paid,
+                               refund_pence=refund_pence, policy=_policy())
+    try:
+        cancel_booking(reference, policy=_policy())
+    except InvalidState as exc:
+        return _render_manage(get_booking(reference), problem=exc.message, status=409)
+    flash("Your booking has been cancelled.", "success")
+    return redirect(manage_url(reference), code=303)

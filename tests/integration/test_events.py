@@ -41,5 +41,7 @@ def test_booking_changes_record_their_events(app):
     svc.confirm_booking(booking.reference)
     svc.confirm_booking(booking.reference)  # a repeat records nothing more
     svc.cancel_booking(booking.reference, policy=svc.BookingPolicy())
-    types = db.session.scalars(select(OutboxEvent.event_type).order_by(OutboxEvent.id)).all()
+    types = db.session.scalars(select(OutboxEvent.event_type)
+                               .where(OutboxEvent.event_type.like("Booking%"))
+                               .order_by(OutboxEvent.id)).all()
     assert types == [events.BOOKING_HELD, events.BOOKING_CONFIRMED, events.BOOKING_CANCELLED]

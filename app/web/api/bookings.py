@@ -1,2 +1,113 @@
-"""Booking API routes (filled in by the booking work)."""
-from app.web.api import bp  # noqa: F401
+"""Booking API: create a hold (with optional Idempotency-Key), read it, cancel it.
+
+Errors follow the contract: 409 `sold_out` / `insufficient_seats`, 422 with
+per-field messages, 403 `invalid_token` for a wrong manage token.
+"""
+from __future__ import annotations
+
+from flask import current_app, jsonify, request, url_for
+
+from app.models import Booking
+from app.services import idempotency
+from app.services.booking import BookingPolicy, cancel_booking, get_booking_by_link, hold_seats
+from app.services.errors import InvalidInput
+from app.validation import ValidationFailed, parse_booking_request
+from app.web.api import bp
+from app.web.booking import manage_url, pay_url
+
+
+def _iso(value):
+    return value.isoformat() if value is not None else None
+
+
+def booking_to_json(booking: Booking) -> dict:
+    """The booking as the API shows it to the holder of its manage token."""
+    course_session = booking.session
+    return {
+        "reference": booking.reference,
+        "status": booking.status.value,
+        "seats": booking.seats,
+        "amount_pence": booking.amount_pence,
+        "refund_due_pence": booking.refund_due_pence,
+        "hold_expires_at": _iso(booking.hold_expires_at),
+        "session": {
+            "id": course_session.id,
+            "course": {"slug": course_session.course.slug, "title": course_session.course.title},
+            "starts_at": _iso(course_session.starts_at),
+            "ends_at": _iso(course_session.ends_at),
+            "venue": {"name": course_session.venue.name, "town": course_session.venue.town,
+                      "postcode": course_session.venue.postcode},
+            "url": url_for("public.session", session_id=course_session.id, _external=True),
+        },
+        "contact": {"name": booking.contact_name, "email": booking.contact_email,
+                    "phone": booking.contact_phone, "postcode": booking.contact_postcode,
+                    "company": booking.company},
+        "attendees": [{"name": a.full_name, "email": a.email} for a in booking.attendees],
+        "manage_url": manage_url(booking.reference, external=True),
+        "payment_url": pay_url(booking.reference, external=True),
+    }
+
+
+def hold_to_json(booking: Booking) -> dict:
+    """The 201 answer to a new hold, exactly as the contract lists it."""
+    return {
+        "reference": booking.reference,
+        "status": booking.status.value,
+        "seats": booking.seats,
+        "amount_pence": booking.amount_pence,
+        "hold_expires_at": _iso(booking.hold_expires_at),
+        "manage_url": manage_url(booking.reference, external=True),
+        "payment_url": pay_url(booking.reference, external=True),
+    }
+
+
+def _json_body() -> object:
+    body = request.get_json(silent=True, force=True)
+    if body is None:
+        raise InvalidInput("Send the booking as a JSON object.",
+                           fields={"body": "The request body is not valid JSON."})
+    return body
+
+
+@bp.post("/bookings")
+def create_booking():
+    body = _json_body()
+    policy = BookingPolicy.from_config(current_app.config)
+    try:
+        booking_request = parse_booking_request(body, max_seats=policy.max_seats)
+    except ValidationFailed as exc:
+        raise InvalidInput(fields=exc.errors) from exc
+
+    def work():
+        return 201, hold_to_json(hold_seats(booking_request, policy=policy))
+
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        status, answer = work()
+        replayed = False
+    else:
+        stored = idempotency.run_once(key, idempotency.fingerprint(body), work)
+        status, answer, replayed = stored.status, stored.body, stored.replayed
+    response = jsonify(answer)
+    response.status_code = status
+    response.headers["Location"] = answer["manage_url"]
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+def _booking_for_token(reference: str) -> Booking:
+    return get_booking_by_link(reference, request.args.get("token"),
+                               secret_key=current_app.config["SECRET_KEY"])
+
+
+@bp.get("/bookings/<reference>")
+def show_booking(reference: str):
+    return jsonify(booking_to_json(_booking_for_token(reference)))
+
+
+@bp.post("/bookings/<reference>/cancel")
+def cancel(reference: str):
+    booking = _booking_for_token(reference)
+    policy = BookingPolicy.from_config(current_app.config)
+    return jsonify(booking_to_json(cancel_booking(booking.reference, policy=policy)))
