@@ -29,12 +29,11 @@ from app.services.booking import (
     BookingPolicy, cancel_booking, get_booking, get_booking_by_link, hold_seats, rename_attendees,
 )
 from app.services.errors import (
-    InvalidInput, InvalidState, PaymentUnavailable, SeatsUnavailable,
-    SessionNotBookable,
+    HoldExpired, InvalidInput, InvalidState, SeatsUnavailable, SessionNotBookable,
 )
 from app.services.manage_links import manage_token
-from app.services.payments_fake import FakeCheckout
 from app.validation import FieldError, ValidationFailed, format_uk_phone, parse_booking_request
+from app.web.checkout import begin_checkout
 from app.web.forms import (
     CancelForm, FakePaymentForm, apply_errors, booking_form, field_attrs, field_name_to_path,
     first_error, form_to_booking_data, path_to_field_id, posted_seat_count, rename_form,
@@ -215,13 +214,7 @@ def validate_field_fragment(session_id: int):
 
 
 # -- payment ----------------------------------------------------------------------------------
-def _checkout() -> FakeCheckout:
-    if current_app.config.get("PAYMENT_PROVIDER") != "fake":
-        raise PaymentUnavailable("Card payments are not available on this page.")
-    return FakeCheckout()
-
-
-def _render_pay(booking: Booking, *, declined=None, status=200):
+def _render_pay(booking: Booking, *, status=200):
     now = utcnow()
     seconds_left = max(0, (booking.hold_expires_at - now).total_seconds())
     return render_template(
@@ -229,7 +222,6 @@ def _render_pay(booking: Booking, *, declined=None, status=200):
         booking=booking,
         links=_links(booking.reference),
         form=FakePaymentForm(),
-        declined=declined,
         minutes_left=math.ceil(seconds_left / 60),
         is_fake_checkout=current_app.config.get("PAYMENT_PROVIDER") == "fake",
     ), status
@@ -242,7 +234,9 @@ def _render_expired(booking: Booking, status=200):
 
 @bp.route("/bookings/<reference>/pay", methods=["GET", "POST"])
 def pay(reference: str):
-    """The hold with its countdown, and the (fake) checkout: pay, decline or abandon."""
+    """The hold with its countdown; "Pay" goes on to the provider's checkout page
+    (Stripe Checkout, or the fake provider's page with pay, decline and abandon).
+    Only the provider's verified webhook confirms the booking."""
     booking = _booking_from_link(reference)
     if booking.status == BookingStatus.CONFIRMED:
         return redirect(confirmation_url(reference), code=303)
@@ -253,22 +247,14 @@ def pay(reference: str):
     if request.method == "GET":
         return _render_pay(booking)
 
-    action = request.form.get("action")
-    if action == "pay":
-        try:
-            _checkout().pay(reference)
-        except SeatsUnavailable:  # the hold ran out while the customer clicked
-            return _render_expired(get_booking(reference), status=409)
-        return redirect(confirmation_url(reference), code=303)
-    if action == "decline":
-        return _render_pay(booking, declined=_checkout().decline(reference), status=402)
-    if action == "abandon":
-        session_id = booking.session_id
-        _checkout().abandon(reference, _policy())
-        flash("You cancelled your booking, so the seats you held have been released. "
-              "You have not been charged.", "info")
-        return redirect(url_for("public.session", session_id=session_id), code=303)
-    abort(400, description="Choose pay, decline or abandon.")
+    if request.form.get("action", "pay") != "pay":
+        abort(400, description="Choose pay.")
+    try:
+        return begin_checkout(reference)
+    except HoldExpired:  # the hold ran out while the customer clicked
+        return _render_expired(get_booking(reference), status=409)
+    except InvalidState:  # paid or cancelled meanwhile
+        return redirect(manage_url(reference), code=303)
 
 
 # -- after payment ----------------------------------------------------------------------------

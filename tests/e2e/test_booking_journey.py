@@ -34,6 +34,10 @@ def test_customer_books_and_pays_from_the_session_page(live_server, page):
     assert "held until" in page.inner_text("main").lower()
     page.get_by_role("button", name=re.compile(r"^Pay £")).click()
 
+    # The (fake) provider's checkout page; its "pay" sends the signed webhook.
+    page.wait_for_url(re.compile(r"/checkout/fake/"))
+    page.get_by_role("button", name=re.compile(r"^Pay £")).click()
+
     page.get_by_text(re.compile("booking confirmed", re.I)).wait_for(timeout=20_000)
     reference = page.url.split("/bookings/")[1].split("/")[0]
     assert reference in page.inner_text("main")

@@ -11,6 +11,7 @@ import pytest
 
 from app.models import BookingStatus, utcnow
 from app.services import booking as booking_service
+from app.services import payments
 from app.services.manage_links import manage_token
 from app.web.forms import form_to_booking_data
 from factories import AttendeeFactory, BookingFactory, SessionFactory
@@ -300,15 +301,24 @@ def test_whole_journey_form_to_pay_to_confirmation_to_manage(client):
     assert reference in html and "Learner A" in html and "Learner B" in html
     assert "Your seats are held until" in html
     assert "data-expires-at=" in html and "js/countdown.js" in html
-    assert "Pay £200" in html and "Decline card" in html and "Abandon" in html
+    assert "Pay £200" in html and "test payment provider" in html
     assert pay_page.headers["Cache-Control"] == "no-store"
     assert pay_page.headers["Referrer-Policy"] == "no-referrer"
 
-    paid = client.post(pay_page_url, data={"action": "pay"})
-    assert paid.status_code == 303 and "/confirmation?token=" in paid.headers["Location"]
+    # "Pay" goes on to the (fake) provider's checkout page...
+    checkout = client.post(pay_page_url, data={"action": "pay"})
+    assert checkout.status_code == 303 and "/checkout/fake/cs_fake_" in checkout.headers["Location"]
+    html = text(client.get(checkout.headers["Location"]))
+    assert "Pay £200" in html and "Decline card" in html and "Abandon" in html
+    # ...whose "pay" sends a signed webhook; the booking is confirmed by that, and the
+    # provider's return page then moves on to the confirmation.
+    paid = client.post(checkout.headers["Location"], data={"action": "pay"})
+    assert paid.status_code == 303 and "/payment-received?token=" in paid.headers["Location"]
     assert booking_service.get_booking(reference).status == BookingStatus.CONFIRMED
+    returned = client.get(paid.headers["Location"])
+    assert returned.status_code == 303 and "/confirmation?token=" in returned.headers["Location"]
 
-    confirmation = client.get(paid.headers["Location"])
+    confirmation = client.get(returned.headers["Location"])
     html = text(confirmation)
     assert confirmation.status_code == 200
     assert "Booking confirmed" in html
@@ -325,10 +335,20 @@ def test_whole_journey_form_to_pay_to_confirmation_to_manage(client):
     assert 'value="Learner A"' in html  # the rename form, before the cut-off
 
 
+def checkout_page(client, pay_page_url: str) -> str:
+    """Press "Pay" on the hold page: the fake provider's checkout page it leads to."""
+    response = client.post(pay_page_url, data={"action": "pay"})
+    assert response.status_code == 303 and "/checkout/fake/" in response.headers["Location"]
+    return response.headers["Location"]
+
+
 def test_paying_twice_is_harmless_and_the_pay_page_then_sends_you_to_the_confirmation(client):
     session = SessionFactory()
     pay_page_url = book(client, session.id).headers["Location"]
-    client.post(pay_page_url, data={"action": "pay"})
+    checkout_url = checkout_page(client, pay_page_url)
+    assert checkout_page(client, pay_page_url) == checkout_url  # the same checkout again
+    client.post(checkout_url, data={"action": "pay"})
+    client.post(checkout_url, data={"action": "pay"})
     again = client.post(pay_page_url, data={"action": "pay"})
     assert again.status_code == 303 and "/confirmation" in again.headers["Location"]
     assert client.get(pay_page_url).status_code == 303
@@ -338,7 +358,7 @@ def test_decline_keeps_the_hold_and_says_until_when(client):
     session = SessionFactory(capacity=2)
     pay_page_url = book(client, session.id).headers["Location"]
     reference = reference_of(pay_page_url)
-    response = client.post(pay_page_url, data={"action": "decline"})
+    response = client.post(checkout_page(client, pay_page_url), data={"action": "decline"})
     html = text(response)
     assert response.status_code == 402
     assert "Your card was declined." in html
@@ -352,7 +372,7 @@ def test_abandon_cancels_the_hold_and_goes_back_to_the_session_page(client):
     session = SessionFactory(capacity=2)
     pay_page_url = book(client, session.id).headers["Location"]
     reference = reference_of(pay_page_url)
-    response = client.post(pay_page_url, data={"action": "abandon"})
+    response = client.post(checkout_page(client, pay_page_url), data={"action": "abandon"})
     assert response.status_code == 303
     assert response.headers["Location"].endswith(f"/sessions/{session.id}")
     assert booking_service.get_booking(reference).status == BookingStatus.CANCELLED
@@ -369,9 +389,15 @@ def test_unknown_checkout_action_is_400(client):
 def test_fake_checkout_is_refused_when_the_real_provider_is_configured(client, app):
     session = SessionFactory()
     pay_page_url = book(client, session.id).headers["Location"]
-    app.config["PAYMENT_PROVIDER"] = "stripe"
-    assert "Pay £" not in text(client.get(pay_page_url))
-    assert client.post(pay_page_url, data={"action": "pay"}).status_code == 503
+    checkout_url = checkout_page(client, pay_page_url)
+    app.config.update(PAYMENT_PROVIDER="stripe", STRIPE_API_BASE="http://127.0.0.1:9",
+                      STRIPE_CONNECT_TIMEOUT_SECONDS=0.5)
+    payments.init_app(app)  # as a restart with the new settings would
+    assert client.get(checkout_url).status_code == 404
+    assert client.post(checkout_url, data={"action": "pay"}).status_code == 404
+    # With Stripe unreachable, "Pay" lands on the paused page and the seats stay held.
+    paid = client.post(pay_page_url, data={"action": "pay"})
+    assert paid.status_code == 303 and "/payment-paused?token=" in paid.headers["Location"]
     assert booking_service.get_booking(reference_of(pay_page_url)).status == BookingStatus.HELD
 
 

@@ -1,0 +1,34 @@
+"""Domain errors of the payment services (mapped to responses by app.web.errors)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from app.services.errors import DomainError, PaymentUnavailable
+
+
+class CardPaymentsPaused(PaymentUnavailable):
+    """The card provider is down (or its breaker is open). The seats stay held
+    until `hold_expires_at` and a retry is queued: the customer will be emailed
+    a payment link."""
+
+    code = "payments_paused"
+
+    def __init__(self, reference: str, hold_expires_at: datetime | None):
+        super().__init__("Card payments are paused for a moment. Your seats are still held "
+                         "and we will email you a payment link.")
+        self.reference = reference
+        self.hold_expires_at = hold_expires_at
+
+
+class InvalidWebhookSignature(DomainError):
+    code = "invalid_signature"
+    status = 400
+    message = "The Stripe-Signature header is missing, wrong or too old."
+
+
+class WebhooksPaused(DomainError):
+    """The webhook breaker is open (our database is failing): Stripe will retry."""
+
+    code = "webhooks_paused"
+    status = 503
+    message = "Webhook processing is paused; please retry later."

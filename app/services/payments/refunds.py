@@ -1,0 +1,372 @@
+"""Refunds: a row first, then the provider call with a key derived from the row.
+
+Lifecycle of a Refund
+---------------------
+1. ``create_refund_row`` writes the row (``pending``, due now) in the caller's
+   transaction, under the booking's session lock, after checking that the
+   payment still has that much to give back: money is never refunded twice
+   and never more than was paid.
+2. ``attempt_refund`` (outside any transaction) claims the due row with a
+   conditional UPDATE (so two workers never call at once), calls the gateway
+   with ``Refund.idempotency_key``, and records the answer: ``succeeded``
+   (RefundIssued is recorded for the customer's email), ``pending`` at the
+   provider (settled later by a ``refund.updated`` / ``charge.refunded``
+   webhook), or refused for good (``failed`` plus an admin alert).
+3. An outage leaves the row ``pending`` with ``next_attempt_at`` pushed back
+   (exponential, capped); ``retry_due_refunds`` (the ``payments retry``
+   command or a scheduled job) tries again with the *same* key, so a call that
+   did reach Stripe before the connection dropped returns the same refund.
+   A refund is never dropped; after a few failed attempts an admin is alerted.
+
+Keys are ``refund-<booking reference>-<purpose>``: the booking's cancellation
+refund (one per booking) and the refund of a payment we cannot keep (one per
+payment) have fixed purposes, so a handler delivered twice finds the row it
+made; an admin's refunds use the row id.
+
+Where cancellation refunds come from
+------------------------------------
+``cancel_booking`` records what the policy owes (``refund_due_pence``) and a
+BookingCancelled event in its transaction. The ``payments.refund_cancellation``
+outbox handler below turns that into a refund. That covers every way a booking
+is cancelled (manage page, API, admin pages, a cancelled session) without the
+web layer having to remember, keeps the Stripe call out of the customer's
+request, and inherits the outbox's at-least-once delivery; the handler is
+idempotent through the fixed key. ``create_missing_cancellation_refunds``
+(part of ``payments retry``) is the safety net for bookings cancelled before
+this handler existed.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from app.extensions import db
+from app.models import (
+    Booking, BookingStatus, OutboxEvent, Payment, PaymentStatus, Refund, RefundStatus, Severity,
+    utcnow,
+)
+from app.repositories import SessionRepository, unit_of_work
+from app.repositories.payments import PaymentRepository, RefundRepository
+from app.services import events
+from app.services.alerts import raise_alert
+from app.services.booking import get_booking
+from app.services.errors import InvalidInput, InvalidState
+from app.services.payments.gateway import (
+    GatewayRejected, GatewayUnavailable, RefundRequest, RefundResult,
+)
+from app.services.payments.runtime import runtime
+
+log = logging.getLogger(__name__)
+
+CARD_PROVIDERS = ("stripe", "fake")
+
+# Our reasons (Refund.reason) and the one Stripe is told.
+REASON_CANCELLATION = "cancellation"
+REASON_ADMIN = "admin"
+REASON_LATE_PAYMENT = "late_payment"              # paid after the hold, seats gone
+REASON_BOOKING_CLOSED = "booking_closed"          # paid for a cancelled booking
+REASON_DUPLICATE = "duplicate_payment"            # paid twice for one booking
+REASON_PROVIDER = "provider"                      # made at the provider (dashboard)
+UNKEPT_PAYMENT_REASONS = (REASON_LATE_PAYMENT, REASON_BOOKING_CLOSED, REASON_DUPLICATE)
+STRIPE_REASONS = {REASON_DUPLICATE: "duplicate"}
+
+# How long a claimed attempt owns the row; a worker that dies mid-call gives it
+# back when this passes.
+ATTEMPT_LEASE = timedelta(minutes=2)
+BACKOFF_BASE = timedelta(minutes=1)
+BACKOFF_MAX = timedelta(hours=6)
+ALERT_AFTER_ATTEMPTS = 5
+
+
+def backoff(attempts: int) -> timedelta:
+    """Delay after `attempts` failed tries: 1, 2, 4 ... minutes, at most six hours."""
+    return min(BACKOFF_MAX, BACKOFF_BASE * (2 ** max(0, attempts - 1)))
+
+
+# -- reading -----------------------------------------------------------------------------
+def refundable_pence(payment: Payment) -> int:
+    """What a succeeded payment can still give back."""
+    if payment.status != PaymentStatus.SUCCEEDED:
+        return 0
+    return max(0, payment.amount_pence - RefundRepository().committed_pence(payment.id))
+
+
+def card_payment_for(booking: Booking) -> Payment | None:
+    """The booking's card payment with the most left to refund (the one that paid for it)."""
+    candidates = [p for p in PaymentRepository().succeeded_for_booking(booking.id)
+                  if p.provider in CARD_PROVIDERS]
+    candidates = [(refundable_pence(p), p) for p in candidates]
+    candidates = [c for c in candidates if c[0] > 0]
+    return max(candidates, key=lambda c: (c[0], c[1].id))[1] if candidates else None
+
+
+def refunds_for(reference: str) -> list[Refund]:
+    return RefundRepository().for_booking(get_booking(reference).id)
+
+
+# -- writing rows --------------------------------------------------------------------------
+def create_refund_row(booking: Booking, payment: Payment | None, amount_pence: int, *,
+                      reason: str, purpose: str | None = None,
+                      requested_by_id: int | None = None, now: datetime | None = None) -> Refund:
+    """Write a pending refund in the caller's transaction (which must hold the
+    session lock of `booking`). With a `purpose`, the key is fixed and a second
+    call returns the first row. The amount is capped at what `payment` can still
+    give back; InvalidState if that is nothing."""
+    now = now or utcnow()
+    repo = RefundRepository()
+    key = f"refund-{booking.reference}-{purpose}" if purpose else None
+    if key:
+        existing = repo.get_by_idempotency_key(key)
+        if existing is not None:
+            return existing
+    if payment is None or payment.provider not in CARD_PROVIDERS:
+        # Nothing to refund through the gateway (paid by invoice or bank transfer):
+        # keep the debt on record and hand it to an admin.
+        refund = repo.add(Refund(
+            booking_id=booking.id, payment_id=payment.id if payment else None,
+            amount_pence=amount_pence, reason=reason, status=RefundStatus.FAILED,
+            idempotency_key=key, requested_by_id=requested_by_id,
+            last_error="No card payment to refund through the provider: pay it back by "
+                       "bank transfer."))
+        raise_alert("payments.refund_needs_admin",
+                    f"Booking {booking.reference} is owed {amount_pence} pence but has no card "
+                    "payment to refund. Please pay it back by bank transfer.",
+                    severity=Severity.WARNING, dedupe_key=f"refund-needs-admin:{refund.id}")
+        return refund
+    available = refundable_pence(payment)
+    if available <= 0:
+        raise InvalidState("This payment has already been refunded in full.")
+    refund = repo.add(Refund(
+        booking_id=booking.id, payment_id=payment.id, amount_pence=min(amount_pence, available),
+        reason=reason, status=RefundStatus.PENDING, idempotency_key=key, attempts=0,
+        next_attempt_at=now, requested_by_id=requested_by_id))
+    if refund.idempotency_key is None:
+        refund.idempotency_key = f"refund-{booking.reference}-{refund.id}"
+        db.session.flush()
+    return refund
+
+
+def _lock_booking(reference: str) -> Booking:
+    booking = get_booking(reference)
+    SessionRepository().lock(booking.session_id)
+    db.session.refresh(booking)
+    return booking
+
+
+# -- the provider call ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RefundAttempt:
+    refund_id: int
+    status: RefundStatus
+    outcome: str      # succeeded, pending_at_provider, retry_later, failed, not_due
+
+
+def attempt_refund(refund_id: int, *, now: datetime | None = None) -> RefundAttempt:
+    """Call the gateway for one due refund (never raises for a provider problem).
+
+    Call it outside any transaction: it commits the claim before the call.
+    """
+    now = now or utcnow()
+    repo = RefundRepository()
+    with unit_of_work():
+        claimed = repo.claim(refund_id, now, now + ATTEMPT_LEASE)
+    refund = repo.session.get(Refund, refund_id, populate_existing=True)
+    if not claimed:
+        return RefundAttempt(refund_id, refund.status, "not_due")
+    payment = refund.payment
+    if payment is None or not payment.provider_payment_id:
+        _fail(refund, "The payment has no provider reference to refund.", now)
+        return RefundAttempt(refund_id, RefundStatus.FAILED, "failed")
+    request = RefundRequest(
+        idempotency_key=refund.idempotency_key, refund_id=refund.id,
+        booking_reference=refund.booking.reference, payment_intent=payment.provider_payment_id,
+        amount_pence=refund.amount_pence,
+        reason=STRIPE_REASONS.get(refund.reason, "requested_by_customer"))
+    try:
+        result = runtime().gateway.create_refund(request)
+    except GatewayUnavailable as exc:
+        _retry_later(refund, str(exc), now)
+        return RefundAttempt(refund_id, RefundStatus.PENDING, "retry_later")
+    except GatewayRejected as exc:
+        _fail(refund, f"The provider refused the refund: {exc}", now)
+        return RefundAttempt(refund_id, RefundStatus.FAILED, "failed")
+    with unit_of_work():
+        status = record_provider_result(refund, result, now)
+    outcome = {RefundStatus.SUCCEEDED: "succeeded", RefundStatus.FAILED: "failed"}.get(
+        status, "pending_at_provider")
+    return RefundAttempt(refund_id, status, outcome)
+
+
+def _retry_later(refund: Refund, error: str, now: datetime) -> None:
+    with unit_of_work():
+        refund = db.session.get(Refund, refund.id, populate_existing=True)
+        refund.next_attempt_at = now + backoff(refund.attempts)
+        refund.last_error = error
+        log.warning("refund %s for %s: attempt %d failed, retrying at %s: %s", refund.id,
+                    refund.booking.reference, refund.attempts, refund.next_attempt_at, error)
+        if refund.attempts >= ALERT_AFTER_ATTEMPTS:
+            raise_alert("payments.refund_delayed",
+                        f"Refund {refund.id} of {refund.amount_pence} pence for booking "
+                        f"{refund.booking.reference} has failed {refund.attempts} times "
+                        f"({error}). It stays queued and is retried automatically.",
+                        severity=Severity.WARNING, dedupe_key=f"refund-delayed:{refund.id}")
+
+
+def _fail(refund: Refund, error: str, now: datetime) -> None:
+    with unit_of_work():
+        if RefundRepository().mark_status(refund.id, RefundStatus.FAILED, now, last_error=error,
+                                          next_attempt_at=None):
+            raise_alert("payments.refund_failed",
+                        f"Refund {refund.id} of {refund.amount_pence} pence for booking "
+                        f"{refund.booking.reference} failed for good: {error} Please refund "
+                        "the customer another way.",
+                        severity=Severity.CRITICAL, dedupe_key=f"refund-failed:{refund.id}")
+    db.session.refresh(refund)
+
+
+def record_provider_result(refund: Refund, result: RefundResult, now: datetime) -> RefundStatus:
+    """Apply what the provider says about one of our refunds (API answer or webhook),
+    in the caller's transaction. Returns the refund's status afterwards."""
+    repo = RefundRepository()
+    if refund.provider_refund_id is None:
+        refund.provider_refund_id = result.id
+    if result.status == "succeeded":
+        # From failed too: the provider's word that the money went back wins.
+        if repo.mark_status(refund.id, RefundStatus.SUCCEEDED, now, next_attempt_at=None,
+                            last_error=None,
+                            from_statuses=(RefundStatus.PENDING, RefundStatus.FAILED)):
+            _announce_refund(refund)
+    elif result.status in ("failed", "canceled"):
+        if repo.mark_status(refund.id, RefundStatus.FAILED, now, next_attempt_at=None,
+                            last_error=f"The provider reports the refund {result.status}."):
+            raise_alert("payments.refund_failed",
+                        f"Refund {refund.id} for booking {refund.booking.reference} was "
+                        f"{result.status} by the provider. Please refund the customer another way.",
+                        severity=Severity.CRITICAL, dedupe_key=f"refund-failed:{refund.id}")
+    else:  # pending / requires_action: the provider will send refund.updated
+        repo.mark_status(refund.id, RefundStatus.PENDING, now, next_attempt_at=None)
+    db.session.flush()
+    db.session.refresh(refund)
+    return refund.status
+
+
+def _announce_refund(refund: Refund) -> None:
+    """RefundIssued, for the customer's email. Unkept late payments were announced
+    when we decided to refund them (LatePaymentRefunded), so not again here."""
+    if refund.reason == REASON_LATE_PAYMENT:
+        return
+    booking = refund.booking
+    events.record_event(events.REFUND_ISSUED, booking.reference, {
+        "reference": booking.reference, "refund_id": refund.id,
+        "amount_pence": refund.amount_pence, "reason": refund.reason,
+        "contact_name": booking.contact_name, "contact_email": booking.contact_email,
+    })
+
+
+def record_provider_refund(obj: dict, payment: Payment | None, now: datetime) -> bool:
+    """Apply a Stripe Refund object from a webhook (inside the webhook's transaction).
+
+    Our own refunds are found by their provider id or the ``refund_id`` we put in
+    their metadata; a refund made elsewhere (the Stripe dashboard) gets a row of
+    its own. Returns False when it cannot be placed yet: the payment it belongs
+    to has not been recorded (its completion event has not arrived).
+    """
+    repo = RefundRepository()
+    refund = repo.get_by_provider_id(obj["id"])
+    metadata = obj.get("metadata") or {}
+    if refund is None and str(metadata.get("refund_id", "")).isdigit():
+        candidate = repo.get(int(metadata["refund_id"]))
+        if candidate is not None and candidate.booking.reference == metadata.get("booking_reference"):
+            refund = candidate
+    if refund is None:
+        if payment is None:
+            return False
+        SessionRepository().lock(payment.booking.session_id)
+        refund = repo.get_by_provider_id(obj["id"])
+        if refund is None:
+            refund = repo.add(Refund(
+                booking_id=payment.booking_id, payment_id=payment.id,
+                amount_pence=int(obj["amount"]), reason=REASON_PROVIDER,
+                status=RefundStatus.PENDING, provider_refund_id=obj["id"], attempts=0,
+                next_attempt_at=None))
+    record_provider_result(refund, RefundResult(id=obj["id"], status=obj.get("status") or "pending",
+                                                amount_pence=int(obj.get("amount") or 0)), now)
+    return True
+
+
+# -- what triggers refunds ----------------------------------------------------------------------
+def refund_cancellation(reference: str, *, now: datetime | None = None) -> Refund | None:
+    """Refund what the cancellation policy owes a cancelled booking (idempotent).
+
+    Returns the refund (made now, queued, or made before), or None if nothing is owed.
+    """
+    now = now or utcnow()
+    with unit_of_work():
+        booking = _lock_booking(reference)
+        if booking.status != BookingStatus.CANCELLED or booking.refund_due_pence <= 0:
+            return None
+        payment = card_payment_for(booking)
+        if payment is None:  # paid another way, or refunded already: create_refund_row decides
+            paid = PaymentRepository().succeeded_for_booking(booking.id)
+            payment = paid[0] if paid else None
+        try:
+            refund = create_refund_row(booking, payment, booking.refund_due_pence,
+                                       reason=REASON_CANCELLATION, purpose=REASON_CANCELLATION,
+                                       now=now)
+        except InvalidState:
+            log.info("cancellation of %s: its payment is already refunded in full", reference)
+            return None
+        refund_id = refund.id
+    if refund.status == RefundStatus.PENDING:
+        attempt_refund(refund_id, now=now)
+    return db.session.get(Refund, refund_id, populate_existing=True)
+
+
+@events.handles(events.BOOKING_CANCELLED, name="payments.refund_cancellation")
+def on_booking_cancelled(event: OutboxEvent) -> None:
+    """Outbox handler: a cancelled, paid booking gets its refund through the gateway."""
+    if not int(event.payload.get("refund_due_pence") or 0):
+        return
+    refund_cancellation(event.payload.get("reference") or event.aggregate_id)
+
+
+def refund_booking(reference: str, amount_pence: int | None = None, *,
+                   requested_by_id: int | None = None, now: datetime | None = None) -> Refund:
+    """An administrator refunds part (`amount_pence`) or all (None) of what is left of a
+    booking's card payment. Money only: the booking's status and seats are unchanged
+    (cancel it separately). InvalidInput for a bad amount."""
+    now = now or utcnow()
+    with unit_of_work():
+        booking = _lock_booking(reference)
+        payment = card_payment_for(booking)
+        if payment is None:
+            raise InvalidState("This booking has no card payment left to refund.")
+        available = refundable_pence(payment)
+        amount = available if amount_pence is None else int(amount_pence)
+        if not 0 < amount <= available:
+            message = f"Enter an amount between £0.01 and £{available / 100:.2f}."
+            raise InvalidInput(message, fields={"amount_pence": message})
+        refund = create_refund_row(booking, payment, amount, reason=REASON_ADMIN,
+                                   requested_by_id=requested_by_id, now=now)
+        refund_id = refund.id
+    attempt_refund(refund_id, now=now)
+    return db.session.get(Refund, refund_id, populate_existing=True)
+
+
+# -- the retry queue ---------------------------------------------------------------------------
+def retry_due_refunds(*, now: datetime | None = None, limit: int = 100) -> list[RefundAttempt]:
+    """Attempt every pending refund whose next attempt is due."""
+    now = now or utcnow()
+    due_ids = [r.id for r in RefundRepository().due(now, limit=limit)]
+    db.session.rollback()  # end the read before the calls
+    return [attempt_refund(refund_id, now=now) for refund_id in due_ids]
+
+
+def create_missing_cancellation_refunds(*, limit: int = 100) -> int:
+    """Safety net: cancelled bookings owed money that have no cancellation refund yet."""
+    references = RefundRepository().cancelled_without_refund(REASON_CANCELLATION, limit=limit)
+    db.session.rollback()
+    for reference in references:
+        refund_cancellation(reference)
+    return len(references)

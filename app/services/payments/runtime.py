@@ -1,0 +1,107 @@
+"""The payment objects of one application: settings, breakers and the gateway.
+
+`init_app(app)` builds them from the app's config (lazily, on first use, so an
+app that never pays never touches Redis); services reach them through
+`runtime()`, which needs an application context like every service that
+touches the database. Tests get fresh breakers with each app.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import Flask, current_app
+
+from app.models import Severity
+from app.services.booking import BookingPolicy
+from app.services.payments.breakers import STATE_OPEN, Breakers
+from app.services.payments.fake_gateway import FakeGateway
+from app.services.payments.gateway import PaymentGateway
+from app.services.payments.stripe_gateway import StripeGateway, StripeSettings
+
+log = logging.getLogger(__name__)
+
+EXTENSION_KEY = "payments"
+
+
+@dataclass(frozen=True)
+class PaymentSettings:
+    provider: str                  # stripe or fake
+    webhook_secret: str
+    secret_key: str
+
+    @classmethod
+    def from_config(cls, config: Mapping) -> "PaymentSettings":
+        provider = config.get("PAYMENT_PROVIDER", "fake")
+        secret = config.get("STRIPE_WEBHOOK_SECRET") or ""
+        if not secret and provider == "fake":
+            # The fake provider signs its own events; without a configured secret it
+            # uses one derived from SECRET_KEY, which nobody outside can forge.
+            secret = "whsec_fake_" + hmac.new(config["SECRET_KEY"].encode(), b"fake-webhooks",
+                                              hashlib.sha256).hexdigest()[:32]
+        return cls(provider=provider, webhook_secret=secret, secret_key=config["SECRET_KEY"])
+
+
+class PaymentsRuntime:
+    def __init__(self, config: Mapping, *, redis_client=None):
+        self.settings = PaymentSettings.from_config(config)
+        self.booking_policy = BookingPolicy.from_config(config)
+        self._config = config
+        self.breakers = Breakers(config, redis_client=redis_client,
+                                 on_change=_alert_on_breaker_change)
+        self._gateway: PaymentGateway | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def gateway(self) -> PaymentGateway:
+        with self._lock:
+            if self._gateway is None:
+                self._gateway = self._build_gateway()
+            return self._gateway
+
+    def _build_gateway(self) -> PaymentGateway:
+        if self.settings.provider == "stripe":
+            return StripeGateway(StripeSettings.from_config(self._config), self.breakers)
+        return FakeGateway(self.settings.secret_key, self.breakers)
+
+
+def init_app(app: Flask, *, redis_client=None) -> PaymentsRuntime:
+    payments = PaymentsRuntime(app.config, redis_client=redis_client)
+    app.extensions[EXTENSION_KEY] = payments
+    return payments
+
+
+def runtime() -> PaymentsRuntime:
+    payments = current_app.extensions.get(EXTENSION_KEY)
+    if payments is None:  # an app built without init_app (e.g. a bare test app)
+        payments = init_app(current_app._get_current_object())
+    return payments
+
+
+def breaker_states() -> dict[str, str]:
+    """``{"payments": "closed", "refunds": "open", "webhooks": "half-open"}`` for health
+    checks and metrics (shared across processes when REDIS_URL is set)."""
+    return runtime().breakers.states()
+
+
+def _alert_on_breaker_change(name: str, old: str, new: str, opened_at: datetime | None) -> None:
+    """Listener side effect (run outside the breaker's lock): an admin alert when a
+    breaker opens, one per opening even when several processes notice it."""
+    if new != STATE_OPEN:
+        return
+    from app.services.alerts import raise_alert
+
+    what = {"payments": "Card payments (Stripe Checkout) are failing",
+            "refunds": "Refunds through Stripe are failing",
+            "webhooks": "Stripe webhook events cannot be applied (database errors)"}.get(name, name)
+    stamp = int(opened_at.timestamp()) if opened_at else 0
+    raise_alert("payments.breaker_open",
+                f"{what}: the {name} circuit breaker opened. Calls fail fast until it "
+                "half-opens and a trial call succeeds. Bookings keep their held seats; "
+                "queued refunds and payment links are retried.",
+                severity=Severity.CRITICAL, dedupe_key=f"breaker-open:{name}:{stamp}")

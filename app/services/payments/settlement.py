@@ -1,0 +1,254 @@
+"""What a verified provider fact does to our payments and bookings.
+
+Each function runs inside the caller's transaction (the webhook's, or the
+server-side retrieve's) and returns the refunds it queued, which the caller
+attempts after its commit (a Stripe call never runs inside a transaction).
+
+Lock order: every transaction that changes a booking's payments or refunds
+first takes the booking's session lock (the same UPDATE that serialises seat
+changes), then touches payment and refund rows. Seat changes, checkouts,
+webhooks and refunds therefore queue on one lock per session and can never
+deadlock each other.
+
+A paid checkout, in order:
+
+1. the payment moves to ``succeeded`` by a conditional UPDATE: only the first
+   of any number of concurrent deliveries (webhook, replay, retrieve) goes on;
+2. the booking is confirmed (``confirm_booking`` records BookingConfirmed only
+   on the real transition, so one email);
+3. if that is impossible, the money is not kept: the hold expired and the
+   seats are gone (``SeatsUnavailable``), or the booking was cancelled meanwhile
+   (``InvalidState``), or it was already paid (a second payment): a refund row
+   is written for the whole payment, the customer is told (LatePaymentRefunded
+   for a late payment; RefundIssued once the refund lands otherwise) and an
+   admin alert is raised.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from app.extensions import db
+from app.models import Booking, BookingStatus, Payment, PaymentStatus, Severity, WebhookStatus
+from app.repositories import SessionRepository
+from app.repositories.payments import PaymentRepository, WebhookEventRepository
+from app.services import events
+from app.services.alerts import raise_alert
+from app.services.booking import cancel_booking, confirm_booking
+from app.services.errors import InvalidState, SeatsUnavailable
+from app.services.payments import refunds
+from app.services.payments.gateway import CheckoutSession
+from app.services.payments.runtime import runtime
+
+log = logging.getLogger(__name__)
+
+REFUND_EVENT_TYPES = ("charge.refunded", "charge.refund.updated", "refund.created",
+                      "refund.updated", "refund.failed")
+
+
+@dataclass
+class Settlement:
+    """What applying one fact did."""
+
+    outcome: str
+    status: WebhookStatus = WebhookStatus.PROCESSED
+    note: str | None = None
+    refund_ids: list[int] = field(default_factory=list)
+
+
+def find_payment(session: CheckoutSession) -> Payment | None:
+    """Our payment row for a provider checkout session: by its id, or by the
+    ``payment_id`` we put in its metadata (if we crashed before storing the id)."""
+    payments = PaymentRepository()
+    payment = payments.get_by_checkout_id(session.id)
+    if payment is not None:
+        return payment
+    payment_id = str(session.metadata.get("payment_id", ""))
+    if not payment_id.isdigit():
+        return None
+    payment = payments.get(int(payment_id))
+    reference = session.metadata.get("booking_reference") or session.client_reference_id
+    if payment is None or payment.booking.reference != reference \
+            or payment.provider_checkout_id not in (None, session.id):
+        return None
+    return payment
+
+
+def _lock(payment: Payment, session: CheckoutSession) -> Booking:
+    """Take the booking's session lock, re-read the rows, and adopt the checkout id
+    if we crashed before storing it."""
+    SessionRepository().lock(payment.booking.session_id)
+    db.session.refresh(payment)
+    db.session.refresh(payment.booking)
+    if payment.provider_checkout_id is None:
+        payment.provider_checkout_id = session.id
+        payment.checkout_url = session.url
+    return payment.booking
+
+
+def _unknown(session: CheckoutSession, what: str) -> Settlement:
+    log.error("checkout session %s (%s) matches no payment of ours", session.id, what)
+    if session.is_paid:
+        raise_alert("payments.unknown_checkout",
+                    f"Stripe reports a paid checkout {session.id} (client reference "
+                    f"{session.client_reference_id!r}) that matches no booking. Please check "
+                    "it in the Stripe dashboard and refund it if needed.",
+                    severity=Severity.CRITICAL, dedupe_key=f"unknown-checkout:{session.id}")
+    return Settlement("unknown_payment", note=f"no payment for checkout {session.id}")
+
+
+# -- paid ------------------------------------------------------------------------------------
+def settle_paid_checkout(session: CheckoutSession, now: datetime) -> Settlement:
+    """A checkout the provider says is paid: confirm the booking, or refund."""
+    payment = find_payment(session)
+    if payment is None:
+        return _unknown(session, "paid")
+    booking = _lock(payment, session)
+    payments = PaymentRepository()
+    if not payments.mark_succeeded(payment.id, payment_intent=session.payment_intent, now=now):
+        return Settlement("already_settled")
+    db.session.refresh(payment)
+    settlement = _confirm_or_refund(booking, payment, now)
+    if payment.provider_payment_id:
+        replay_waiting_refund_events(payment, now)
+    return settlement
+
+
+def _confirm_or_refund(booking: Booking, payment: Payment, now: datetime) -> Settlement:
+    if booking.status == BookingStatus.CONFIRMED:
+        if PaymentRepository().succeeded_for_booking(booking.id, excluding=payment.id):
+            return _refund_unkept(booking, payment, refunds.REASON_DUPLICATE, now)
+        return Settlement("confirmed")
+    try:
+        confirm_booking(booking.reference, now=now)
+    except SeatsUnavailable:
+        # confirm_booking raises before it writes anything but the session lock.
+        return _refund_unkept(booking, payment, refunds.REASON_LATE_PAYMENT, now)
+    except InvalidState:
+        return _refund_unkept(booking, payment, refunds.REASON_BOOKING_CLOSED, now)
+    return Settlement("confirmed")
+
+
+_UNKEPT_MESSAGES = {
+    refunds.REASON_LATE_PAYMENT: "was paid after its hold expired and the seats had gone",
+    refunds.REASON_BOOKING_CLOSED: "was paid after the booking was cancelled or closed",
+    refunds.REASON_DUPLICATE: "was paid twice",
+}
+
+
+def _refund_unkept(booking: Booking, payment: Payment, reason: str, now: datetime) -> Settlement:
+    """Money we cannot keep goes back in full, the customer is told, an admin alerted."""
+    refund = refunds.create_refund_row(booking, payment, payment.amount_pence, reason=reason,
+                                       purpose=f"unkept-{payment.id}", now=now)
+    course_session = booking.session
+    if reason == refunds.REASON_LATE_PAYMENT:
+        if booking.status in (BookingStatus.HELD, BookingStatus.EXPIRED):
+            booking.status = BookingStatus.REFUNDED
+            booking.hold_expires_at = None
+        events.record_event(events.LATE_PAYMENT_REFUNDED, booking.reference, {
+            "reference": booking.reference, "refund_id": refund.id,
+            "amount_pence": refund.amount_pence, "reason": "seats_gone",
+            "contact_name": booking.contact_name, "contact_email": booking.contact_email,
+            "session_id": booking.session_id, "course_title": course_session.course.title,
+            "starts_at": course_session.starts_at.isoformat(),
+        })
+    raise_alert("payments.payment_refunded_automatically",
+                f"Booking {booking.reference} {_UNKEPT_MESSAGES[reason]}; its payment of "
+                f"{payment.amount_pence} pence is being refunded automatically "
+                f"(refund {refund.id}).",
+                severity=Severity.WARNING, dedupe_key=f"unkept-payment:{payment.id}")
+    log.warning("booking %s %s: refunding payment %s", booking.reference,
+                _UNKEPT_MESSAGES[reason], payment.id)
+    return Settlement(f"refunded_{reason}", refund_ids=[refund.id])
+
+
+# -- not (yet) paid ---------------------------------------------------------------------------
+def record_unpaid_completion(session: CheckoutSession, now: datetime) -> Settlement:
+    """Completed but not paid yet (a delayed payment method): wait for the async events."""
+    payment = find_payment(session)
+    if payment is None:
+        return _unknown(session, "awaiting payment")
+    _lock(payment, session)
+    if payment.status == PaymentStatus.PENDING and session.payment_intent \
+            and not payment.provider_payment_id:
+        payment.provider_payment_id = session.payment_intent
+    return Settlement("awaiting_async_payment")
+
+
+def settle_failed_async(session: CheckoutSession, now: datetime) -> Settlement:
+    """A delayed payment failed: the customer is told; the hold runs its course."""
+    payment = find_payment(session)
+    if payment is None:
+        return _unknown(session, "async payment failed")
+    booking = _lock(payment, session)
+    if not PaymentRepository().mark_status_if_pending(payment.id, PaymentStatus.FAILED, now):
+        return Settlement("already_settled")
+    events.record_event(events.PAYMENT_FAILED, booking.reference, {
+        "reference": booking.reference, "amount_pence": payment.amount_pence,
+        "reason": "Your bank did not complete the payment.",
+        "hold_expires_at": booking.hold_expires_at.isoformat() if booking.hold_expires_at else None,
+        "contact_name": booking.contact_name, "contact_email": booking.contact_email,
+    })
+    return Settlement("payment_failed")
+
+
+def settle_expired_checkout(session: CheckoutSession, now: datetime) -> Settlement:
+    """The checkout expired unpaid (or was abandoned): release the hold now if it is
+    still live and no newer checkout of the booking is open."""
+    payment = find_payment(session)
+    if payment is None:
+        return _unknown(session, "expired")
+    booking = _lock(payment, session)
+    PaymentRepository().mark_status_if_pending(payment.id, PaymentStatus.EXPIRED, now)
+    latest = PaymentRepository().latest_for_booking(booking.id)
+    hold_is_live = booking.status == BookingStatus.HELD and booking.hold_expires_at is not None \
+        and booking.hold_expires_at > now
+    if not hold_is_live or (latest is not None and latest.id != payment.id):
+        return Settlement("checkout_expired")
+    cancel_booking(booking.reference, policy=runtime().booking_policy, now=now)
+    return Settlement("hold_released")
+
+
+# -- refunds reported by the provider ------------------------------------------------------------
+def settle_refund_event(obj: dict, now: datetime) -> Settlement:
+    """``charge.refunded`` (a Charge) or ``refund.*`` (a Refund). A refund that
+    arrives before the payment it belongs to waits (status received) and is
+    replayed when the payment is recorded."""
+    payment_intent = obj.get("payment_intent")
+    payment = PaymentRepository().get_by_payment_intent(payment_intent) if payment_intent else None
+    if obj.get("object") == "charge":
+        listed = (obj.get("refunds") or {}).get("data") or []
+    else:
+        listed = [obj]
+    if not listed:
+        # Newer API versions do not embed refunds in the charge; refund.* events carry them.
+        if payment is None:
+            return Settlement("waiting", status=WebhookStatus.RECEIVED,
+                              note=f"waiting for payment {payment_intent}")
+        return Settlement("nothing_to_record")
+    placed = [refunds.record_provider_refund(dict(r), payment, now) for r in listed]
+    if not all(placed):
+        return Settlement("waiting", status=WebhookStatus.RECEIVED,
+                          note=f"waiting for payment {payment_intent}")
+    return Settlement("refund_recorded")
+
+
+def replay_waiting_refund_events(payment: Payment, now: datetime) -> int:
+    """Apply the refund events that arrived before `payment` was recorded as paid;
+    returns how many were applied."""
+    applied = 0
+    for record in WebhookEventRepository().waiting(REFUND_EVENT_TYPES):
+        obj = json.loads(record.payload)["data"]["object"]
+        if obj.get("payment_intent") != payment.provider_payment_id:
+            continue
+        settlement = settle_refund_event(obj, now)
+        if settlement.status == WebhookStatus.PROCESSED:
+            record.status = WebhookStatus.PROCESSED
+            record.processed_at = now
+            record.error = None
+            applied += 1
+            log.info("webhook %s (%s) applied late, after its payment", record.event_id,
+                     record.event_type)
+    return applied

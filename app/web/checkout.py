@@ -1,0 +1,178 @@
+"""Card checkout pages around the provider.
+
+    checkout.fake_page   GET/POST /checkout/fake/<checkout_id>      the fake provider's page
+    checkout.returned    GET      /bookings/<ref>/payment-received?token=T   (success_url)
+    checkout.status      GET      /bookings/<ref>/payment-status?token=T     (HTMX fragment)
+    checkout.paused      GET      /bookings/<ref>/payment-paused?token=T     (breaker open)
+
+The hold page (booking.pay) starts a payment with `begin_checkout`, which
+sends the customer to the provider's page: Stripe Checkout, or the fake
+provider's page here. Coming back from a payment proves nothing (anyone can
+open a URL), so the return page never confirms: it shows "payment received,
+confirming..." and polls the status fragment every 2 seconds until the
+verified webhook (or a server-side retrieve it asks for once) has confirmed
+the booking, then moves on to the confirmation page.
+"""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint, abort, current_app, flash, has_request_context, make_response, redirect,
+    render_template, request, url_for,
+)
+
+from app.models import Booking, BookingStatus
+from app.services import payments
+from app.services.booking import get_booking_by_link
+from app.services.manage_links import manage_token
+from app.services.payments import fake_checkout
+from app.services.payments.fake_gateway import FAKE_CHECKOUT_PATH
+
+bp = Blueprint("checkout", __name__)
+
+POLL_TRIGGER = "every 2s"
+
+
+# -- links --------------------------------------------------------------------------------------
+def _external_url(endpoint: str, **values) -> str:
+    """An absolute URL: on PUBLIC_BASE_URL when configured (the provider sends the
+    customer there), else on the request's host, else (CLI) on the local port."""
+    base = (current_app.config.get("PUBLIC_BASE_URL") or "").rstrip("/")
+    if not base and has_request_context():
+        return url_for(endpoint, _external=True, **values)
+    base = base or f"http://127.0.0.1:{current_app.config.get('PORT', 5000)}"
+    parts = urlsplit(base)
+    adapter = current_app.url_map.bind(parts.netloc, script_name=parts.path or "/",
+                                       url_scheme=parts.scheme or "https")
+    return adapter.build(endpoint, values, force_external=True)
+
+
+def _token(reference: str) -> str:
+    return manage_token(reference, secret_key=current_app.config["SECRET_KEY"])
+
+
+def _signed(endpoint: str, reference: str) -> str:
+    return url_for(endpoint, reference=reference, token=_token(reference))
+
+
+def checkout_links(reference: str) -> payments.CheckoutLinks:
+    """Where the provider returns the customer: the "confirming" page after paying,
+    the hold page (seats still held) after cancelling at the provider."""
+    token = _token(reference)
+    return payments.CheckoutLinks(
+        success_url=_external_url("checkout.returned", reference=reference, token=token),
+        cancel_url=_external_url("booking.pay", reference=reference, token=token),
+    )
+
+
+def begin_checkout(reference: str):
+    """The response to "Pay": a redirect to the provider's checkout page, or to the
+    "card payments are paused" page when the provider is down. HoldExpired and
+    InvalidState are left to the caller."""
+    try:
+        started = payments.start_checkout(reference, checkout_links(reference))
+    except payments.CardPaymentsPaused:
+        return redirect(_signed("checkout.paused", reference), code=303)
+    if started.checkout_url is None:  # nothing to pay
+        return redirect(_signed("booking.confirmation", reference), code=303)
+    return redirect(started.checkout_url, code=303)
+
+
+# -- shared helpers -----------------------------------------------------------------------------
+def _booking_from_link(reference: str) -> Booking:
+    """As on the booking pages: a bad token and an unknown reference look the same (403)."""
+    return get_booking_by_link(reference, request.args.get("token"),
+                               secret_key=current_app.config["SECRET_KEY"])
+
+
+@bp.after_request
+def _keep_private(response):
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+# -- the fake provider's checkout page ----------------------------------------------------------
+@bp.route(FAKE_CHECKOUT_PATH + "<checkout_id>", methods=["GET", "POST"])
+def fake_page(checkout_id: str):
+    """What Stripe Checkout would show, for the embedded mode: pay, decline, abandon."""
+    checkout = fake_checkout.open_checkout(checkout_id)
+    reference = checkout.booking.reference
+    if request.method == "GET":
+        return _render_fake(checkout)
+    action = request.form.get("action")
+    if action not in ("pay", "decline", "abandon"):
+        abort(400, description="Choose pay, decline or abandon.")
+    if not checkout.is_open:
+        if checkout.payment.status.value == "succeeded":
+            return redirect(_signed("checkout.returned", reference), code=303)
+        return _render_fake(checkout, status=410)
+    if action == "pay":
+        fake_checkout.pay(checkout_id)
+        return redirect(_signed("checkout.returned", reference), code=303)
+    if action == "decline":
+        return _render_fake(checkout, declined=fake_checkout.decline(checkout_id), status=402)
+    outcome = fake_checkout.abandon(checkout_id)
+    if outcome.result == "hold_released":
+        flash("You cancelled your booking, so the seats you held have been released. "
+              "You have not been charged.", "info")
+        return redirect(url_for("public.session", session_id=checkout.booking.session_id),
+                        code=303)
+    flash("You left the checkout. You have not been charged.", "info")
+    return redirect(_signed("booking.manage", reference), code=303)
+
+
+def _render_fake(checkout, *, declined=None, status=200):
+    return render_template("checkout/fake.html", checkout=checkout, booking=checkout.booking,
+                           declined=declined,
+                           cancel_url=_signed("booking.pay", checkout.booking.reference)), status
+
+
+# -- back from the provider ---------------------------------------------------------------------
+@bp.get("/bookings/<reference>/payment-received")
+def returned(reference: str):
+    """The success_url: "payment received, confirming..." until the webhook lands."""
+    _booking_from_link(reference)
+    progress = payments.sync_checkout(reference)
+    if progress.state == "confirmed":
+        return redirect(_signed("booking.confirmation", reference), code=303)
+    return render_template("checkout/returned.html", progress=progress,
+                           booking=progress.booking, **_status_context(reference, progress))
+
+
+@bp.get("/bookings/<reference>/payment-status")
+def status(reference: str):
+    """The polled fragment; when the booking is confirmed, htmx is sent on to the
+    confirmation page (HX-Redirect), and the fragment stops polling either way."""
+    _booking_from_link(reference)
+    progress = payments.payment_progress(reference)
+    response = make_response(render_template("fragments/_payment_status.html",
+                                             progress=progress, booking=progress.booking,
+                                             **_status_context(reference, progress)))
+    if progress.state == "confirmed" and request.headers.get("HX-Request"):
+        response.headers["HX-Redirect"] = _signed("booking.confirmation", reference)
+    return response
+
+
+def _status_context(reference: str, progress) -> dict:
+    return {
+        "status_url": _signed("checkout.status", reference),
+        "confirmation_url": _signed("booking.confirmation", reference),
+        "manage_url": _signed("booking.manage", reference),
+        "pay_url": _signed("booking.pay", reference),
+        "poll_trigger": None if progress.is_final else POLL_TRIGGER,
+    }
+
+
+@bp.get("/bookings/<reference>/payment-paused")
+def paused(reference: str):
+    """The fallback while card payments are down: the seats stay held and a
+    payment link follows by email."""
+    booking = _booking_from_link(reference)
+    if booking.status != BookingStatus.HELD:
+        return redirect(_signed("booking.pay", reference), code=303)
+    return render_template("checkout/paused.html", booking=booking,
+                           pay_url=_signed("booking.pay", reference),
+                           manage_url=_signed("booking.manage", reference)), 503
