@@ -1,35 +1,31 @@
-"""Jinja filters: UK dates and times (Europe/London) and money in pounds."""
+"""Jinja filters for pages: UK dates and times (Europe/London) and money in pounds.
+
+The shared formats live in app.services.ukformat (emails and PDFs use them
+too); pages add shorter variants.
+"""
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from flask import Flask
 
-LONDON = ZoneInfo("Europe/London")
+from app.services.ukformat import LONDON, london, uk_time
 
+__all__ = ["LONDON", "pounds", "register", "to_london", "uk_date", "uk_time"]
 
-def to_london(value: datetime) -> datetime:
-    return value.astimezone(LONDON)
+to_london = london
 
 
 def uk_date(value: datetime) -> str:
     """'Tue 3 March 2026' in London time."""
-    local = to_london(value)
+    local = london(value)
     return f"{local:%a} {local.day} {local:%B %Y}"
 
 
-def uk_time(value: datetime) -> str:
-    """'9:30am' in London time."""
-    local = to_london(value)
-    hour = local.hour % 12 or 12
-    return f"{hour}:{local:%M}{'am' if local.hour < 12 else 'pm'}"
-
-
 def pounds(pence: int) -> str:
-    """'£100' for whole pounds, '£99.50' otherwise."""
-    pounds_, rest = divmod(int(pence), 100)
-    return f"£{pounds_:,}" if rest == 0 else f"£{pounds_:,}.{rest:02d}"
+    """'£100' for whole pounds, '£99.50' otherwise (pages keep prices short)."""
+    whole, rest = divmod(int(pence), 100)
+    return f"£{whole:,}" if rest == 0 else f"£{whole:,}.{rest:02d}"
 
 
 def register(app: Flask) -> None:
