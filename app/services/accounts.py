@@ -1,14 +1,16 @@
 """Staff accounts (administrators and trainers): create and deactivate.
 
 Used by the `flask users ...` commands and by the demo seed, so both apply
-the same rules: a valid, unused email, a known role, a long enough password.
+the same rules: a valid, unused email, a known role, a password that meets
+the staff password rules (app.services.auth).
 """
 from __future__ import annotations
 
 from app.models import Role, User
 from app.repositories import UserRepository, unit_of_work
 from app.services.errors import InvalidInput, NotFound
-from app.services.passwords import MIN_PASSWORD_LENGTH, hash_password
+from app.services.auth import check_new_password
+from app.services.passwords import hash_password
 from app.validation import FieldError, validate_email, validate_person_name
 
 
@@ -24,9 +26,8 @@ def create_staff_user(email: str, role: str | Role, password: str,
         choices = ", ".join(r.value for r in Role)
         raise InvalidInput(f"Unknown role {role!r}: choose one of {choices}.",
                            fields={"role": f"Choose one of {choices}."}) from None
-    if len(password or "") < MIN_PASSWORD_LENGTH:
-        message = f"The password must be at least {MIN_PASSWORD_LENGTH} characters long."
-        raise InvalidInput(message, fields={"password": message})
+    # At least 12 characters, not a common password (app.services.auth).
+    check_new_password(password, email=email)
 
     users = UserRepository()
     with unit_of_work():
