@@ -1,0 +1,25 @@
+"""The administrators' pages under /admin: one module per area.
+
+    dashboard  /admin/                      today's sessions, open alerts, recent bookings
+    sessions   /admin/sessions...           timetable, series, trainer, capacity, move, cancel
+    bookings   /admin/bookings...           search, timeline, resend, names, transfer, cancel,
+                                            refund, manual bookings (invoice, bank transfer)
+    courses    /admin/courses...            catalogue, rich descriptions, soft delete
+    venues     /admin/venues...
+    trainers   /admin/trainers...
+    waitlist   /admin/waiting-lists...      offers and removals
+    events     /admin/events...             dead-lettered outbox deliveries, replay
+    activity   /admin/activity, /alerts     audit feed and alerts
+
+Every route is decorated with `admin_required` (anonymous: sign in; trainer:
+403). Routes are thin: parse the request, call one service function (which
+owns the transaction and the audit record), render. Lists are HTMX tables:
+the filter form and the pagination links ask for the table fragment with
+hx-get and push the URL, and the response varies on HX-Request.
+"""
+from app.web.admin.blueprint import bp
+from app.web.admin import (  # noqa: F401  (each module adds its routes to bp)
+    activity, bookings, courses, dashboard, events, sessions, trainers, venues, waitlist,
+)
+
+__all__ = ["bp"]

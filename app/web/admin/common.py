@@ -1,0 +1,127 @@
+"""Small helpers every admin route module uses: who is acting, page-or-fragment
+responses, service errors shown next to form fields, and the confirm step."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from flask import current_app, flash, make_response, redirect, render_template, request
+from flask_login import current_user
+
+from app.services.booking import BookingPolicy
+from app.services.errors import DomainError
+from app.validation import format_uk_phone
+from app.web.admin.blueprint import bp
+
+NAV = (
+    ("admin.dashboard", "Dashboard", ("admin.dashboard",)),
+    ("admin.sessions", "Sessions", ("admin.session",)),
+    ("admin.bookings", "Bookings", ("admin.booking",)),
+    ("admin.courses", "Courses", ("admin.course",)),
+    ("admin.venues", "Venues", ("admin.venue",)),
+    ("admin.trainers", "Trainers", ("admin.trainer",)),
+    ("admin.waiting_lists", "Waiting lists", ("admin.waiting", "admin.waitlist")),
+    ("admin.events", "Events", ("admin.event",)),
+    ("admin.activity", "Activity", ("admin.activity", "admin.alert")),
+)
+
+
+@bp.after_request
+def _private(response):
+    # Admin pages hold personal data and CSRF tokens: never cache or index them.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+@bp.app_context_processor
+def _admin_nav():
+    def current_section() -> str | None:
+        endpoint = request.endpoint or ""
+        for target, _label, prefixes in NAV:
+            if any(endpoint.startswith(p) for p in prefixes):
+                return target
+        return None
+    return {"admin_nav": NAV, "admin_current_section": current_section}
+
+
+@bp.app_template_filter("admin_phone")
+def _admin_phone(e164: str | None) -> str:
+    return format_uk_phone(e164)
+
+
+def actor_id() -> int:
+    """The signed-in administrator's id, for the audit record."""
+    return int(current_user.get_id())
+
+
+def policy() -> BookingPolicy:
+    return BookingPolicy.from_config(current_app.config)
+
+
+def is_htmx() -> bool:
+    return (request.headers.get("HX-Request") == "true"
+            and request.headers.get("HX-History-Restore-Request") != "true")
+
+
+def page_or_fragment(page: str, fragment: str, *, status: int = 200, **context):
+    """The whole page, or only the part an HTMX request asked for."""
+    response = make_response(render_template(fragment if is_htmx() else page, **context), status)
+    response.vary.add("HX-Request")
+    return response
+
+
+def see_other(url: str):
+    """Redirect after a POST; an HTMX request is told to load the page itself."""
+    if is_htmx():
+        response = make_response("", 204)
+        response.headers["HX-Redirect"] = url
+    else:
+        response = redirect(url, code=303)
+    response.vary.add("HX-Request")
+    return response
+
+
+def is_confirmed() -> bool:
+    """The server-side confirm step: destructive actions need confirmed=yes, which
+    only the confirmation page's form (or an hx-confirm button) sends."""
+    return request.form.get("confirmed") == "yes"
+
+
+def show_error(form, exc: DomainError) -> str | None:
+    """Put a service error's field messages next to the form's fields; return the
+    message for the top of the form when no field carries it."""
+    unplaced = []
+    for name, message in (exc.fields or {}).items():
+        field = _field_for(form, name)
+        if field is not None:
+            field.errors = [*(field.errors or ()), message]
+        else:
+            unplaced.append(message)
+    if unplaced:
+        return " ".join(unplaced)
+    if exc.fields:
+        return None
+    return exc.message
+
+
+def _field_for(form, name: str):
+    """A field by the service's name for it ("contact.email" is contact-email)."""
+    if form is None:
+        return None
+    for candidate in (name, name.replace(".", "-"), name.removesuffix("_pence")):
+        if candidate in form:
+            return form[candidate]
+    return None
+
+
+def form_data(form) -> Mapping:
+    """A submitted form's values for a service (strings, as typed)."""
+    return {name: field.data for name, field in form._fields.items()}
+
+
+def flash_success(message: str) -> None:
+    flash(message, "success")
+
+
+def flash_error(message: str) -> None:
+    flash(message, "error")

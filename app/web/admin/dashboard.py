@@ -1,0 +1,14 @@
+"""The admin landing page: today's sessions, open alerts, recent bookings."""
+from __future__ import annotations
+
+from flask import render_template
+
+from app.services import admin_activity
+from app.web.access import admin_required
+from app.web.admin.blueprint import bp
+
+
+@bp.get("/")
+@admin_required
+def dashboard():
+    return render_template("admin/dashboard.html", board=admin_activity.dashboard())

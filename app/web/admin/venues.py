@@ -1,0 +1,93 @@
+"""Venues: list, create, edit, soft delete and restore."""
+from __future__ import annotations
+
+from flask import redirect, render_template, request, url_for
+
+from app.services import admin_venues
+from app.services.admin_common import page_number
+from app.services.errors import DomainError
+from app.web.access import admin_required
+from app.web.admin.blueprint import bp
+from app.web.admin.common import (
+    actor_id, flash_error, flash_success, form_data, is_confirmed, page_or_fragment, see_other,
+    show_error,
+)
+from app.web.admin.forms import ConfirmForm, CsrfForm, VenueForm
+
+
+@bp.get("/venues")
+@admin_required
+def venues():
+    show_deleted = request.args.get("deleted") == "1"
+    text = (request.args.get("q") or "")[:100]
+    results = admin_venues.list_venues(text=text, include_deleted=show_deleted,
+                                       page=page_number(request.args.get("page")))
+    params = {"q": text or None, "deleted": "1" if show_deleted else None}
+    return page_or_fragment("admin/venues.html", "fragments/_admin_venues_table.html",
+                            results=results, params={k: v for k, v in params.items() if v})
+
+
+@bp.route("/venues/new", methods=["GET", "POST"])
+@admin_required
+def venue_new():
+    form = VenueForm()
+    problem = None
+    if form.validate_on_submit():
+        try:
+            venue = admin_venues.create_venue(actor_id(), form_data(form))
+        except DomainError as exc:
+            problem = show_error(form, exc)
+        else:
+            flash_success(f"Venue '{venue.name}' added.")
+            return redirect(url_for("admin.venues"), code=303)
+    return render_template("admin/venue_form.html", form=form, venue=None, problem=problem), \
+        422 if request.method == "POST" else 200
+
+
+@bp.route("/venues/<int:venue_id>", methods=["GET", "POST"])
+@admin_required
+def venue_edit(venue_id: int):
+    venue = admin_venues.get_venue(venue_id)
+    form = VenueForm(data=admin_venues.form_values(venue))
+    problem = None
+    if form.validate_on_submit():
+        try:
+            admin_venues.update_venue(actor_id(), venue_id, form_data(form))
+        except DomainError as exc:
+            problem = show_error(form, exc)
+        else:
+            flash_success("Venue saved.")
+            return redirect(url_for("admin.venue_edit", venue_id=venue_id), code=303)
+    return render_template("admin/venue_form.html", form=form, venue=venue, problem=problem,
+                           action_form=CsrfForm()), 422 if request.method == "POST" else 200
+
+
+@bp.route("/venues/<int:venue_id>/delete", methods=["GET", "POST"])
+@admin_required
+def venue_delete(venue_id: int):
+    venue = admin_venues.get_venue(venue_id)
+    form = ConfirmForm()
+    if request.method == "POST" and form.validate_on_submit() and is_confirmed():
+        try:
+            admin_venues.delete_venue(actor_id(), venue_id)
+        except DomainError as exc:
+            flash_error(exc.message)
+            return see_other(url_for("admin.venue_edit", venue_id=venue_id))
+        flash_success(f"'{venue.name}' deleted. You can restore it from the venue list.")
+        return see_other(url_for("admin.venues"))
+    return render_template(
+        "admin/confirm.html", form=form, title=f"Delete {venue.name}?",
+        message="The venue can no longer be chosen for new sessions. Past sessions keep it, "
+                "and you can restore it later.",
+        action=url_for("admin.venue_delete", venue_id=venue_id), button="Yes, delete it",
+        back=url_for("admin.venue_edit", venue_id=venue_id))
+
+
+@bp.post("/venues/<int:venue_id>/restore")
+@admin_required
+def venue_restore(venue_id: int):
+    form = CsrfForm()
+    if form.validate_on_submit():
+        venue = admin_venues.restore_venue(actor_id(), venue_id)
+        flash_success(f"'{venue.name}' restored.")
+    return see_other(url_for("admin.venue_edit", venue_id=venue_id))

@@ -1,0 +1,102 @@
+"""Waiting lists: the sessions with people waiting, one session's list, offers,
+additions and removals."""
+from __future__ import annotations
+
+from flask import render_template, request, url_for
+
+from app.services import admin_waitlist
+from app.services.admin_common import page_number
+from app.services.errors import DomainError
+from app.web.access import admin_required
+from app.web.admin.blueprint import bp
+from app.web.admin.common import (
+    actor_id, flash_error, flash_success, form_data, is_confirmed, page_or_fragment, see_other,
+    show_error,
+)
+from app.web.admin.forms import ConfirmForm, OfferForm, WaitlistEntryForm
+
+
+@bp.get("/waiting-lists")
+@admin_required
+def waiting_lists():
+    results = admin_waitlist.overview(page=page_number(request.args.get("page")))
+    return page_or_fragment("admin/waiting_lists.html", "fragments/_admin_waiting_table.html",
+                            results=results)
+
+
+def _list_page(session_id: int, *, entry_form=None, offer_form=None, problem=None,
+               status: int = 200):
+    return render_template(
+        "admin/waiting_list.html", waitlist=admin_waitlist.session_waitlist(session_id),
+        entry_form=entry_form or WaitlistEntryForm(formdata=None),
+        offer_form=offer_form or OfferForm(formdata=None), confirm_form=ConfirmForm(formdata=None),
+        problem=problem), status
+
+
+@bp.get("/sessions/<int:session_id>/waiting-list")
+@admin_required
+def waitlist(session_id: int):
+    return _list_page(session_id)
+
+
+@bp.post("/sessions/<int:session_id>/waiting-list")
+@admin_required
+def waitlist_add(session_id: int):
+    form = WaitlistEntryForm()
+    if form.validate_on_submit():
+        try:
+            entry = admin_waitlist.add_entry(actor_id(), session_id, form_data(form))
+        except DomainError as exc:
+            return _list_page(session_id, entry_form=form, problem=show_error(form, exc),
+                              status=422 if exc.fields else exc.status)
+        flash_success(f"{entry.name} added to the waiting list.")
+        return see_other(url_for("admin.waitlist", session_id=session_id))
+    return _list_page(session_id, entry_form=form, status=422)
+
+
+@bp.post("/sessions/<int:session_id>/waiting-list/offer-next")
+@admin_required
+def waitlist_offer_next(session_id: int):
+    form = OfferForm()
+    if form.validate_on_submit():
+        try:
+            entry = admin_waitlist.offer_next(actor_id(), session_id, hours=form.hours.data)
+        except DomainError as exc:
+            return _list_page(session_id, offer_form=form, problem=show_error(form, exc),
+                              status=422 if exc.fields else exc.status)
+        flash_success(f"Seats offered to {entry.name}; they are being emailed a link to book.")
+        return see_other(url_for("admin.waitlist", session_id=session_id))
+    return _list_page(session_id, offer_form=form, status=422)
+
+
+@bp.post("/waiting-list/<int:entry_id>/offer")
+@admin_required
+def waitlist_offer(entry_id: int):
+    entry = admin_waitlist.get_entry(entry_id)
+    form = OfferForm()
+    if form.validate_on_submit():
+        try:
+            admin_waitlist.offer(actor_id(), entry_id, hours=form.hours.data)
+        except DomainError as exc:
+            flash_error(exc.message)
+        else:
+            flash_success(f"Seats offered to {entry.name}.")
+    else:
+        flash_error("; ".join(e for errs in form.errors.values() for e in errs))
+    return see_other(url_for("admin.waitlist", session_id=entry.session_id))
+
+
+@bp.route("/waiting-list/<int:entry_id>/remove", methods=["GET", "POST"])
+@admin_required
+def waitlist_remove(entry_id: int):
+    entry = admin_waitlist.get_entry(entry_id)
+    form = ConfirmForm()
+    if request.method == "POST" and form.validate_on_submit() and is_confirmed():
+        admin_waitlist.remove(actor_id(), entry_id)
+        flash_success(f"{entry.name} removed from the waiting list.")
+        return see_other(url_for("admin.waitlist", session_id=entry.session_id))
+    return render_template(
+        "admin/confirm.html", form=form, title=f"Remove {entry.name} from the waiting list?",
+        message="They will not be offered seats on this session.",
+        action=url_for("admin.waitlist_remove", entry_id=entry_id), button="Yes, remove",
+        back=url_for("admin.waitlist", session_id=entry.session_id))
