@@ -34,7 +34,7 @@ from app.models import Attendee, BookingStatus, CourseSession, SessionStatus, Us
 from app.repositories import SessionRepository, unit_of_work
 from app.repositories.attendees import AttendeeRepository
 from app.repositories.rosters import RosterRepository
-from app.services import events, rosters
+from app.services import events, roster_documents
 from app.services.audit import record_audit
 from app.services.certificates import issue_certificate
 from app.services.errors import InvalidState, NotFound
@@ -328,7 +328,7 @@ def roster_csv_download(actor: User, session_id: int) -> Download:
     """The roster as CSV (UTF-8 with a byte order mark, so Excel reads names right)."""
     course_session = get_session_for(actor, session_id)
     return Download(_filename(course_session, "csv"),
-                    rosters.session_roster_csv(course_session.id).encode("utf-8-sig"),
+                    roster_documents.session_roster_csv(course_session.id).encode("utf-8-sig"),
                     "text/csv")
 
 
@@ -336,4 +336,4 @@ def roster_pdf_download(actor: User, session_id: int) -> Download:
     """The roster as PDF, with a signature column (app.services.documents.roster)."""
     course_session = get_session_for(actor, session_id)
     return Download(_filename(course_session, "pdf"),
-                    rosters.session_roster_pdf(course_session.id), "application/pdf")
+                    roster_documents.session_roster_pdf(course_session.id), "application/pdf")

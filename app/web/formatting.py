@@ -11,10 +11,7 @@ from flask import Flask
 
 from app.services.ukformat import LONDON, london, uk_time
 
-__all__ = ["LONDON", "pounds", "register", "to_london", "uk_date", "uk_time"]
-
-to_london = london
-
+__all__ = ["LONDON", "pounds", "register", "uk_date", "uk_time"]
 
 def uk_date(value: datetime) -> str:
     """'Tue 3 March 2026' in London time."""
@@ -32,4 +29,4 @@ def register(app: Flask) -> None:
     app.add_template_filter(uk_date)
     app.add_template_filter(uk_time)
     app.add_template_filter(pounds)
-    app.add_template_filter(to_london)
+    app.add_template_filter(london, "to_london")

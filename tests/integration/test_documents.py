@@ -10,7 +10,7 @@ import pytest
 import segno
 from pypdf import PdfReader
 
-from app.services import certificates, links, rosters
+from app.services import certificates, links, roster_documents
 from app.services.documents import booking_ics, booking_receipt_pdf
 from app.services.documents.certificate import REGULATIONS
 from app.services.provider import Provider
@@ -50,7 +50,7 @@ def make_roster_session():
 
 def test_roster_pdf_lists_confirmed_attendees_as_on_the_certificate_with_phones(app):
     course_session = make_roster_session()
-    text = pdf_text(rosters.session_roster_pdf(course_session.id))
+    text = pdf_text(roster_documents.session_roster_pdf(course_session.id))
     assert "Roster: First Aid at Work" in text
     assert "Siobhán Ní Bhriain" in text and "Łukasz Żółkiewski" in text
     assert "07700 900123" in text and "07911 123456" in text
@@ -61,7 +61,7 @@ def test_roster_pdf_lists_confirmed_attendees_as_on_the_certificate_with_phones(
 
 def test_roster_csv_has_the_same_people_and_cannot_run_formulas(app):
     course_session = make_roster_session()
-    rows = list(csv.DictReader(io.StringIO(rosters.session_roster_csv(course_session.id))))
+    rows = list(csv.DictReader(io.StringIO(roster_documents.session_roster_csv(course_session.id))))
     assert [r["name_on_certificate"] for r in rows] == [
         "Siobhán Ní Bhriain", "Łukasz Żółkiewski", "'=HYPERLINK(\"http://x\")"]
     assert rows[0]["contact_phone"] == "07700 900123" and rows[0]["company"] == "Acme Ltd"
