@@ -222,8 +222,9 @@ def _timetable_of_a_seed() -> list[tuple]:
     with pytest.raises(_Rollback):
         with unit_of_work():
             seed()
-            snapshot = [(s.course.slug, s.starts_at, s.venue.name, s.trainer.email, s.capacity)
-                        for s in all_sessions()]
+            # Sorted: sessions starting at the same time have no set order in SQL.
+            snapshot = sorted((s.course.slug, s.starts_at, s.venue.name, s.trainer.email,
+                               s.capacity) for s in all_sessions())
             snapshot += [(b.reference, b.seats) for b in db.session.scalars(
                 select(Booking).order_by(Booking.reference))]
             raise _Rollback
