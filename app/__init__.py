@@ -9,8 +9,10 @@ from sqlalchemy import event
 
 from app.config import load_config
 from app import models  # noqa: F401  (registers every table with the metadata)
-from app.extensions import csrf, db, migrate, sock
+from app.services import handlers  # noqa: F401  (registers every outbox event handler)
+from app.extensions import csrf, db, limiter, login_manager, mail, migrate, sock
 from app.models.types import render_migration_item
+from app.services import payments  # payment gateway, breakers; registers the refund handler
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -43,6 +45,16 @@ def register_extensions(app: Flask) -> None:
                      render_item=render_migration_item)
     csrf.init_app(app)
     sock.init_app(app)
+    login_manager.init_app(app)
+    limiter.init_app(app)
+    if app.config.get("TRUSTED_PROXY_COUNT"):
+        # The client's real address and scheme from the proxies we trust (rate limits per IP).
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["TRUSTED_PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+    mail.init_app(app)
+    payments.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             event.listen(db.engine, "connect", _configure_sqlite_connection)
@@ -60,13 +72,41 @@ def _configure_sqlite_connection(dbapi_connection, _record) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from app.web import api, booking, health, public
+    from app.web import api, booking, health, public, verify
+    from app.web import realtime as realtime_web
 
     app.register_blueprint(public.bp)
     app.register_blueprint(booking.bp)
     app.register_blueprint(api.bp, url_prefix="/api/v1")
     app.register_blueprint(health.bp)
+    app.register_blueprint(verify.bp)
+    app.register_blueprint(realtime_web.bp)
+    realtime_web.init_app(app)
     csrf.exempt(api.bp)
+    register_staff_blueprints(app)
+    register_payment_blueprints(app)
+    register_admin_blueprint(app)
+
+
+def register_payment_blueprints(app: Flask) -> None:
+    from app.web import checkout, webhooks
+
+    app.register_blueprint(checkout.bp)
+    app.register_blueprint(webhooks.bp)
+    csrf.exempt(webhooks.bp)  # Stripe signs its requests instead
+
+
+def register_admin_blueprint(app: Flask) -> None:
+    from app.web import admin
+
+    app.register_blueprint(admin.bp)
+
+
+def register_staff_blueprints(app: Flask) -> None:
+    from app.web import auth, trainer
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(trainer.bp)
 
 
 def register_error_handlers(app: Flask) -> None:

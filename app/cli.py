@@ -26,6 +26,10 @@ def register(app: Flask) -> None:
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(users_cli)
     app.cli.add_command(cleanup_command)
+    app.cli.add_command(worker_command)
+    app.cli.add_command(outbox_cli)
+    app.cli.add_command(jobs_cli)
+    register_payment_commands(app)
 
 
 @contextmanager
@@ -129,3 +133,164 @@ def cleanup_command() -> None:
     expired = booking.expire_holds()
     purged = idempotency.purge_expired()
     click.echo(f"cleanup: {expired} holds expired, {purged} idempotency keys purged.")
+
+
+# -- worker, outbox and jobs (issue 6) ---------------------------------------------------
+@click.command("worker")
+@click.option("--once", is_flag=True, help="Do one pass (deliveries and due jobs), then exit.")
+@click.option("--no-scheduler", is_flag=True, help="Only deliver outbox events; run no jobs.")
+@with_appcontext
+def worker_command(once: bool, no_scheduler: bool) -> None:
+    """Deliver outbox events and run scheduled jobs until SIGTERM.
+
+    Run as many as you like: no event is delivered twice and no job slot runs twice.
+    """
+    from app.worker import Worker, run_until_terminated
+
+    app = current_app._get_current_object()
+    if once:
+        result = Worker(app, run_scheduler=not no_scheduler).run_once()
+        click.echo(f"worker: {result.delivered} delivered, {result.retried} to retry, "
+                   f"{result.dead} dead.")
+        return
+    run_until_terminated(app, run_scheduler=not no_scheduler)
+
+
+outbox_cli = AppGroup("outbox", help="Outbox deliveries: counts, dead letters, replay.")
+
+
+@outbox_cli.command("status")
+def outbox_status_command() -> None:
+    """How many deliveries are pending, delivered and dead."""
+    from app.services import dispatcher
+
+    counts = dispatcher.delivery_counts()
+    click.echo(", ".join(f"{n} {status}" for status, n in counts.items()))
+
+
+@outbox_cli.command("dead")
+@click.option("--limit", default=50, show_default=True)
+def outbox_dead_command(limit: int) -> None:
+    """List dead-lettered deliveries, newest first."""
+    from app.services import dispatcher
+
+    dead = dispatcher.dead_letters(limit)
+    if not dead:
+        click.echo("No dead deliveries.")
+    for delivery in dead:
+        last_line = (delivery.last_error or "").strip().splitlines()[-1:] or [""]
+        click.echo(f"{delivery.id}\t{delivery.handler}\t{delivery.event.event_type} "
+                   f"{delivery.event.aggregate_id}\t{delivery.attempts} attempts\t{last_line[0]}")
+
+
+@outbox_cli.command("replay")
+@click.argument("delivery_ids", nargs=-1, type=int)
+@click.option("--all", "replay_all", is_flag=True, help="Replay every dead delivery.")
+def outbox_replay_command(delivery_ids: tuple[int, ...], replay_all: bool) -> None:
+    """Queue dead deliveries again (by id, or --all) with fresh attempts."""
+    from app.services import dispatcher
+
+    if not delivery_ids and not replay_all:
+        raise click.UsageError("Give delivery ids or --all.")
+    count = dispatcher.replay_dead(None if replay_all else list(delivery_ids))
+    click.echo(f"Re-queued {count} dead deliveries.")
+
+
+jobs_cli = AppGroup("jobs", help="Scheduled jobs: list, recent runs, run one now.")
+
+
+@jobs_cli.command("list")
+def jobs_list_command() -> None:
+    """The job schedule."""
+    from app.services import scheduler
+
+    for job in scheduler.JOBS:
+        when = (f"every {job.every_minutes} min" if job.every_minutes
+                else f"daily at {job.daily_at:%H:%M} UK time")
+        click.echo(f"{job.name:30} {when}")
+
+
+@jobs_cli.command("runs")
+@click.option("--limit", default=20, show_default=True)
+def jobs_runs_command(limit: int) -> None:
+    """Recent runs with their results."""
+    from app.services import scheduler
+
+    for run in scheduler.recent_runs(limit):
+        click.echo(f"{run.started_at:%Y-%m-%d %H:%M}Z  {run.job:30} {run.slot:17} "
+                   f"{run.status:8} {run.result or ''}")
+
+
+@jobs_cli.command("run")
+@click.argument("name")
+@click.option("--slot", default=None, help="Run for this slot (default: the current one). "
+                                           "A slot that already ran is skipped.")
+def jobs_run_command(name: str, slot: str | None) -> None:
+    """Run one job now (for its current slot, unless --slot)."""
+    from app.services import scheduler
+
+    try:
+        job = scheduler.get_job(name)
+    except KeyError:
+        raise click.UsageError(f"No job {name!r}; see `flask jobs list`.") from None
+    outcome = scheduler.run_job(job, slot=slot or job.slot(utcnow()) or utcnow().strftime(
+        "%Y-%m-%dT%H:%M"))
+    click.echo(f"{outcome.job} ({outcome.slot}): {outcome.status} {outcome.result or ''}")
+    if outcome.status == "failed":
+        raise SystemExit(1)
+
+
+# -- payments ----------------------------------------------------------------------
+payments_cli = AppGroup("payments", help="Card payments: retries, breakers, refunds, invoices.")
+
+
+def register_payment_commands(app: Flask) -> None:
+    app.cli.add_command(payments_cli)
+
+
+@payments_cli.command("retry")
+def payments_retry_command() -> None:
+    """Retry what waits for the card provider: payment links for checkouts that
+    could not start, missing cancellation refunds and due refund attempts.
+    Safe to run often and from several processes (cron or the scheduler)."""
+    from app.services import payments
+    from app.web.checkout import checkout_links
+
+    report = payments.run_retries(checkout_links)
+    click.echo(f"payments retry: {report.summary()}.")
+
+
+@payments_cli.command("breakers")
+def payments_breakers_command() -> None:
+    """Show the state of the payments, refunds and webhooks circuit breakers."""
+    from app.services import payments
+
+    for name, state in payments.breaker_states().items():
+        click.echo(f"{name}: {state}")
+
+
+@payments_cli.command("mark-paid")
+@click.argument("reference")
+@click.option("--method", required=True, type=click.Choice(["invoice", "bank_transfer"]))
+@click.option("--note", default=None, help="e.g. the purchase order or transfer reference.")
+def payments_mark_paid_command(reference: str, method: str, note: str | None) -> None:
+    """Confirm a booking paid by invoice or bank transfer."""
+    from app.services import payments
+
+    with _errors_as_messages():
+        booking_ = payments.mark_paid_offline(reference, method, note=note)
+    click.echo(f"{booking_.reference} confirmed: {booking_.payment_note}.")
+
+
+@payments_cli.command("refund")
+@click.argument("reference")
+@click.option("--amount-pence", type=int, default=None, help="Part of it (default: all that is left).")
+def payments_refund_command(reference: str, amount_pence: int | None) -> None:
+    """Refund a booking's card payment, in full or in part."""
+    from app.services import payments
+
+    with _errors_as_messages():
+        refund = payments.refund_booking(reference, amount_pence)
+    click.echo(f"refund {refund.id} of {refund.amount_pence} pence for {reference}: "
+               f"{refund.status.value}.")
+

@@ -25,6 +25,16 @@ def _int(env: dict, name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
 
 
+def _float(env: dict, name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
+
+
 def _bool(env: dict, name: str, default: bool) -> bool:
     raw = env.get(name)
     if raw in (None, ""):
@@ -74,6 +84,8 @@ def load_config(instance_path: str, env: dict | None = None) -> dict:
         "STRIPE_SECRET_KEY": env.get("STRIPE_SECRET_KEY", ""),
         "STRIPE_WEBHOOK_SECRET": env.get("STRIPE_WEBHOOK_SECRET", ""),
         "STRIPE_API_BASE": env.get("STRIPE_API_BASE", ""),
+        # Stripe timeouts and the circuit breakers around payments (issue 4).
+        **_payment_config(env),
         "HOLD_MINUTES": _int(env, "HOLD_MINUTES", 30),
         "MAX_SEATS_PER_BOOKING": _int(env, "MAX_SEATS_PER_BOOKING", 12),
         "FULL_REFUND_DAYS": _int(env, "FULL_REFUND_DAYS", 14),
@@ -85,10 +97,134 @@ def load_config(instance_path: str, env: dict | None = None) -> dict:
         "MAIL_PASSWORD": env.get("MAIL_PASSWORD", ""),
         "MAIL_USE_TLS": _bool(env, "MAIL_USE_TLS", False),
         "MAIL_DEFAULT_SENDER": env.get("MAIL_DEFAULT_SENDER", "bookings@reactfasttraining.co.uk"),
+        # Notifications, outbox worker, scheduled jobs and documents (issue 6).
+        **_notification_config(env, instance_path, app_env),
         "REDIS_URL": env.get("REDIS_URL", ""),
-        "SEED_DEMO": _bool(env, "SEED_DEMO", True),
+        # Live availability over WebSocket (issue 5).
+        **_realtime_config(env),
+        "SEED_DEMO": _bool(env, "SEED_DEMO", not is_production),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": is_production,
         "WTF_CSRF_TIME_LIMIT": None,
+        # Staff accounts: sign-in, sessions, rate limits, password reset (issue 7).
+        **_auth_config(env, is_production),
+    }
+
+
+# -- notifications, outbox worker, jobs and documents ------------------------------
+MAIL_BACKENDS = {
+    # "file" is ours: one .eml per message (Flask-Mailman's own writes .log batches).
+    "file": "app.services.mail_backend",
+    "smtp": "smtp",
+    "locmem": "locmem",
+    "console": "console",
+    "dummy": "dummy",
+}
+
+
+def _notification_config(env: dict, instance_path: str, app_env: str) -> dict:
+    backend = (env.get("MAIL_BACKEND") or ("smtp" if env.get("MAIL_SERVER") else "file")).strip()
+    if backend.lower() not in MAIL_BACKENDS and "." not in backend:
+        raise ConfigError(f"MAIL_BACKEND must be one of {', '.join(MAIL_BACKENDS)}, got {backend!r}")
+    return {
+        "MAIL_BACKEND": MAIL_BACKENDS.get(backend.lower(), backend),
+        "MAIL_FILE_PATH": env.get("MAIL_FILE_PATH") or str(Path(instance_path) / "mail"),
+        "MAIL_USE_SSL": _bool(env, "MAIL_USE_SSL", False),
+        "MAIL_TIMEOUT": _int(env, "MAIL_TIMEOUT", 30),
+        # Comma-separated; empty means every active admin account.
+        "ADMIN_ALERT_EMAILS": env.get("ADMIN_ALERT_EMAILS", ""),
+        # The dispatcher thread inside each web process (embedded mode); in
+        # production run `flask --app wsgi worker` processes instead.
+        "RUN_WORKER_IN_PROCESS": _bool(env, "RUN_WORKER_IN_PROCESS", app_env == "development"),
+        "WORKER_POLL_SECONDS": _int(env, "WORKER_POLL_SECONDS", 2),
+        "SCHEDULER_TICK_SECONDS": _int(env, "SCHEDULER_TICK_SECONDS", 30),
+        "OUTBOX_MAX_ATTEMPTS": _int(env, "OUTBOX_MAX_ATTEMPTS", 8),
+        "OUTBOX_BACKOFF_BASE_SECONDS": _int(env, "OUTBOX_BACKOFF_BASE_SECONDS", 30),
+        "OUTBOX_BACKOFF_MAX_SECONDS": _int(env, "OUTBOX_BACKOFF_MAX_SECONDS", 6 * 3600),
+        "OUTBOX_LEASE_SECONDS": _int(env, "OUTBOX_LEASE_SECONDS", 300),
+        "OUTBOX_BATCH_SIZE": _int(env, "OUTBOX_BATCH_SIZE", 20),
+        "REMINDER_DAYS_BEFORE": _int(env, "REMINDER_DAYS_BEFORE", 2),
+        "CERTIFICATE_REMINDER_DAYS": _int(env, "CERTIFICATE_REMINDER_DAYS", 60),
+        # Retention (see README "Personal data retention").
+        "PERSONAL_DATA_RETENTION_YEARS": _int(env, "PERSONAL_DATA_RETENTION_YEARS", 7),
+        "UNPAID_BOOKING_RETENTION_DAYS": _int(env, "UNPAID_BOOKING_RETENTION_DAYS", 90),
+        "ACCESS_NEEDS_RETENTION_DAYS": _int(env, "ACCESS_NEEDS_RETENTION_DAYS", 30),
+        # The provider as shown on emails, receipts and certificates.
+        "PROVIDER_NAME": env.get("PROVIDER_NAME", "React Fast Training"),
+        "PROVIDER_ADDRESS": env.get("PROVIDER_ADDRESS", "Yorkshire, United Kingdom"),
+        "PROVIDER_EMAIL": env.get("PROVIDER_EMAIL", "bookings@reactfasttraining.co.uk"),
+        "PROVIDER_PHONE": env.get("PROVIDER_PHONE", "01904 000000"),
+        "PROVIDER_VAT_NUMBER": env.get("PROVIDER_VAT_NUMBER",
+                                       "" if app_env == "production" else "GB 123 4567 89"),
+        "VAT_RATE_PERCENT": _int(env, "VAT_RATE_PERCENT", 20),
+    }
+
+
+# -- payments: Stripe timeouts and circuit breakers ----------------------------------
+def _payment_config(env: dict) -> dict:
+    return {
+        # Short, explicit timeouts: a slow Stripe must fail fast and count against
+        # the breaker rather than hold a web worker (the SDK's default is 80 s).
+        "STRIPE_CONNECT_TIMEOUT_SECONDS": _float(env, "STRIPE_CONNECT_TIMEOUT_SECONDS", 3.0),
+        "STRIPE_TIMEOUT_SECONDS": _float(env, "STRIPE_TIMEOUT_SECONDS", 10.0),
+        # One breaker per integration point: creating checkouts, refunds, and
+        # applying webhooks (our database). Failures in a row before it opens,
+        # and seconds it stays open before one trial call is let through.
+        "PAYMENTS_BREAKER_FAIL_MAX": _int(env, "PAYMENTS_BREAKER_FAIL_MAX", 5),
+        "PAYMENTS_BREAKER_RESET_TIMEOUT": _float(env, "PAYMENTS_BREAKER_RESET_TIMEOUT", 60.0),
+        "REFUNDS_BREAKER_FAIL_MAX": _int(env, "REFUNDS_BREAKER_FAIL_MAX", 5),
+        "REFUNDS_BREAKER_RESET_TIMEOUT": _float(env, "REFUNDS_BREAKER_RESET_TIMEOUT", 120.0),
+        "WEBHOOKS_BREAKER_FAIL_MAX": _int(env, "WEBHOOKS_BREAKER_FAIL_MAX", 10),
+        "WEBHOOKS_BREAKER_RESET_TIMEOUT": _float(env, "WEBHOOKS_BREAKER_RESET_TIMEOUT", 30.0),
+    }
+
+
+# -- live availability (WebSocket) --------------------------------------------------
+def _realtime_config(env: dict) -> dict:
+    transport = env.get("REALTIME_TRANSPORT", "auto").strip().lower()
+    if transport not in {"auto", "local", "postgres", "redis"}:
+        raise ConfigError(f"REALTIME_TRANSPORT must be auto, local, postgres or redis, got {transport!r}")
+    return {
+        "REALTIME_TRANSPORT": transport,
+        "LOW_AVAILABILITY_THRESHOLD": _int(env, "LOW_AVAILABILITY_THRESHOLD", 3),
+        "WS_PING_SECONDS": _float(env, "WS_PING_SECONDS", 25.0),
+        "WS_QUEUE_LIMIT": _int(env, "WS_QUEUE_LIMIT", 100),
+        "WS_SEND_TIMEOUT_SECONDS": _float(env, "WS_SEND_TIMEOUT_SECONDS", 10.0),
+        "WS_SNAPSHOT_LIMIT": _int(env, "WS_SNAPSHOT_LIMIT", 500),
+        # flask-sock: clients send nothing, so refuse big messages outright.
+        "SOCK_SERVER_OPTIONS": {"max_message_size": 4096},
+    }
+
+
+# -- staff accounts: sign-in, sessions, rate limits, password reset ----------------------
+def _auth_config(env: dict, is_production: bool) -> dict:
+    return {
+        # The remember-me cookie is never set (staff sign in per browser session),
+        # but if it ever is, it gets the same protection as the session cookie.
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": is_production,
+        # A signed-in session stops working this long after sign-in.
+        "STAFF_SESSION_MAX_AGE_HOURS": _int(env, "STAFF_SESSION_MAX_AGE_HOURS", 12),
+        # Seconds a password reset link works (it also dies once used).
+        "PASSWORD_RESET_MAX_AGE": _int(env, "PASSWORD_RESET_MAX_AGE", 3600),
+        # Flask-Limiter: shared through Redis when REDIS_URL is set, else per process.
+        "RATELIMIT_ENABLED": _bool(env, "RATELIMIT_ENABLED", True),
+        "RATELIMIT_STORAGE_URI": (env.get("RATELIMIT_STORAGE_URI") or env.get("REDIS_URL")
+                                  or "memory://"),
+        "RATELIMIT_STRATEGY": "moving-window",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        # Redis down: limit per process in memory rather than refuse every sign-in.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        "LOGIN_RATE_LIMIT_PER_ACCOUNT": env.get("LOGIN_RATE_LIMIT_PER_ACCOUNT", "5/minute"),
+        "LOGIN_RATE_LIMIT_PER_IP": env.get("LOGIN_RATE_LIMIT_PER_IP", "20/minute"),
+        "PASSWORD_RESET_RATE_LIMIT_PER_ACCOUNT": env.get(
+            "PASSWORD_RESET_RATE_LIMIT_PER_ACCOUNT", "3/hour"),
+        "PASSWORD_RESET_RATE_LIMIT_PER_IP": env.get("PASSWORD_RESET_RATE_LIMIT_PER_IP",
+                                                    "10/hour"),
+        # Proxies in front of the app (load balancer, ...) whose X-Forwarded-For and
+        # X-Forwarded-Proto to trust; 0 = none. Per-IP limits need the real client IP.
+        "TRUSTED_PROXY_COUNT": _int(env, "TRUSTED_PROXY_COUNT", 0),
     }

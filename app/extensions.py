@@ -1,4 +1,8 @@
 """Flask extension objects, created unbound and initialised in create_app()."""
+from flask_mailman import Mail
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sock import Sock
 from flask_sqlalchemy import SQLAlchemy
@@ -25,3 +29,9 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 csrf = CSRFProtect()
 sock = Sock()
+login_manager = LoginManager()
+login_manager.login_view = "auth.login"
+# Limits are declared on the routes (app.web.auth); storage, strategy and the
+# on/off switch come from the RATELIMIT_* settings (Redis when REDIS_URL is set).
+limiter = Limiter(key_func=get_remote_address)
+mail = Mail()

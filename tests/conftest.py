@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import sys
+import threading
 from collections import Counter
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from werkzeug.serving import make_server
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -82,6 +85,11 @@ def make_test_config(database_url: str, **overrides) -> dict:
         "WTF_CSRF_ENABLED": False,
         "PAYMENT_PROVIDER": "fake",
         "SEED_DEMO": False,
+        # Emails stay in memory (mail.outbox); no background worker in tests.
+        "MAIL_BACKEND": "locmem",
+        "RUN_WORKER_IN_PROCESS": False,
+        # Sign-in rate limits off; the throttling tests switch them on.
+        "RATELIMIT_ENABLED": False,
     }
     config.update(overrides)
     return config
@@ -124,6 +132,61 @@ def db_session(app):
     return db.session
 
 
+# -- staff accounts and signed-in clients ------------------------------------------
+# Helpers in tests/staff_helpers.py (import them from there, not from conftest).
+from staff_helpers import (  # noqa: E402
+    STAFF_PASSWORD, make_staff_user, sign_in,
+)
+
+
+@pytest.fixture
+def fast_password_hashing(monkeypatch):
+    """argon2id with the cheapest parameters: signing in costs nothing in tests
+    (the real parameters are specified in tests/unit/test_passwords.py)."""
+    from argon2 import PasswordHasher, profiles
+
+    from app.services import passwords
+
+    monkeypatch.setattr(passwords, "_hasher", PasswordHasher.from_parameters(profiles.CHEAPEST))
+
+
+@pytest.fixture
+def login(fast_password_hashing):
+    """`login(client, user)`: sign a test client in as a user made by make_staff_user
+    (or the staff_user fixture), through the real sign-in form."""
+    return sign_in
+
+
+@pytest.fixture
+def staff_user(app, fast_password_hashing):
+    """`staff_user(Role.TRAINER, full_name=...)`: more accounts with working passwords."""
+    return make_staff_user
+
+
+@pytest.fixture
+def admin_user(app, fast_password_hashing):
+    from app.models import Role
+
+    return make_staff_user(Role.ADMIN, full_name="Alex Admin")
+
+
+@pytest.fixture
+def trainer_user(app, fast_password_hashing):
+    from app.models import Role
+
+    return make_staff_user(Role.TRAINER, full_name="Tess Trainer")
+
+
+@pytest.fixture
+def admin_client(app, admin_user):
+    return sign_in(app.test_client(), admin_user)
+
+
+@pytest.fixture
+def trainer_client(app, trainer_user):
+    return sign_in(app.test_client(), trainer_user)
+
+
 # -- a line in the summary that shows which backends ran ------------------------
 _BACKEND_IN_ID = re.compile(r"\[(?:[^\]]*-)?(sqlite|postgresql)(?:-[^\]]*)?\]")
 _backend_counts: Counter = Counter()
@@ -145,3 +208,50 @@ def pytest_terminal_summary(terminalreporter):
         if counts:
             terminalreporter.write_line(
                 f"{name}: " + ", ".join(f"{n} {o}" for o, n in sorted(counts.items())))
+
+
+# -- browser tests: Debian's Chromium driven by Playwright against a live server ----
+# Playwright's own browser download cannot work on these machines, so the tests
+# launch the system binary (CHROMIUM_PATH, default /usr/bin/chromium) and skip
+# when it is missing outside CI.
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--disable-quic",
+]
+
+
+@pytest.fixture
+def live_server(app, backend):
+    """The app served over real HTTP on a free loopback port (SQLite only: one run is enough)."""
+    if backend != "sqlite":
+        pytest.skip("browser tests run once, on SQLite")
+    app.config["WTF_CSRF_ENABLED"] = True  # the browser carries real CSRF tokens
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        if IN_CI:
+            pytest.fail(f"Chromium not found at {CHROMIUM}")
+        pytest.skip("Debian's chromium is not installed")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                             args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="en-GB")
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
