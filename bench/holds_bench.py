@@ -129,8 +129,10 @@ def main() -> None:
     session_ids = prepare_database(url, args.sessions)
 
     port = free_port()
+    # Production-like: no in-process outbox worker competing for the two cores.
     env = dict(os.environ, DATABASE_URL=url, SEED_DEMO="0", PORT=str(port),
-               WEB_CONCURRENCY=str(args.workers), GUNICORN_THREADS=str(args.threads))
+               WEB_CONCURRENCY=str(args.workers), GUNICORN_THREADS=str(args.threads),
+               RUN_WORKER_IN_PROCESS="0", GUNICORN_ACCESS_LOG="")
     gunicorn = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--access-logfile", "/dev/null",
          "wsgi:app"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

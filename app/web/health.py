@@ -1,10 +1,10 @@
-"""Liveness and readiness probes."""
+"""Liveness and readiness probes, and Prometheus metrics."""
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
-from sqlalchemy import text
+from flask import Blueprint, Response, jsonify
 
-from app.extensions import db
+from app.monitoring.health import readiness
+from app.monitoring.metrics import render_metrics
 
 bp = Blueprint("health", __name__)
 
@@ -16,10 +16,10 @@ def live():
 
 @bp.get("/health/ready")
 def ready():
-    try:
-        db.session.execute(text("SELECT 1"))
-    except Exception as exc:  # any database failure means not ready
-        return jsonify(status="unavailable", checks={"database": str(exc.__class__.__name__)}), 503
-    finally:
-        db.session.rollback()
-    return jsonify(status="ok", checks={"database": "ok"})
+    is_ready, checks = readiness()
+    return jsonify(status=checks.pop("status"), checks=checks), 200 if is_ready else 503
+
+
+@bp.get("/metrics")
+def metrics():
+    return Response(render_metrics(), mimetype="text/plain; version=0.0.4")

@@ -1,0 +1,1 @@
+"""What the operations team watches: readiness checks and Prometheus metrics."""
