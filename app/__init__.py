@@ -9,7 +9,7 @@ from sqlalchemy import event
 
 from app.config import load_config
 from app import models  # noqa: F401  (registers every table with the metadata)
-from app.services import handlers  # noqa: F401  (registers every outbox event handler)
+from app.services.background import handlers  # noqa: F401  (registers every outbox event handler)
 from app.extensions import csrf, db, limiter, login_manager, mail, migrate, sock
 from app.models.types import render_migration_item
 from app.services import payments  # payment gateway, breakers; registers the refund handler

@@ -16,8 +16,11 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from app.models import Role, utcnow
-from app.services import accounts, booking, demo_data, idempotency
-from app.services.errors import DomainError
+from app.services.staff import accounts
+from app.services.bookings import holds as booking
+from app import demo_data
+from app.services.bookings import idempotency
+from app.services.core.errors import DomainError
 
 DEFAULT_DEMO_ADMIN_EMAIL = "admin@reactfasttraining.co.uk"
 
@@ -162,7 +165,7 @@ outbox_cli = AppGroup("outbox", help="Outbox deliveries: counts, dead letters, r
 @outbox_cli.command("status")
 def outbox_status_command() -> None:
     """How many deliveries are pending, delivered and dead."""
-    from app.services import dispatcher
+    from app.services.background import dispatcher
 
     counts = dispatcher.delivery_counts()
     click.echo(", ".join(f"{n} {status}" for status, n in counts.items()))
@@ -172,7 +175,7 @@ def outbox_status_command() -> None:
 @click.option("--limit", default=50, show_default=True)
 def outbox_dead_command(limit: int) -> None:
     """List dead-lettered deliveries, newest first."""
-    from app.services import dispatcher
+    from app.services.background import dispatcher
 
     dead = dispatcher.dead_letters(limit)
     if not dead:
@@ -188,7 +191,7 @@ def outbox_dead_command(limit: int) -> None:
 @click.option("--all", "replay_all", is_flag=True, help="Replay every dead delivery.")
 def outbox_replay_command(delivery_ids: tuple[int, ...], replay_all: bool) -> None:
     """Queue dead deliveries again (by id, or --all) with fresh attempts."""
-    from app.services import dispatcher
+    from app.services.background import dispatcher
 
     if not delivery_ids and not replay_all:
         raise click.UsageError("Give delivery ids or --all.")
@@ -202,7 +205,7 @@ jobs_cli = AppGroup("jobs", help="Scheduled jobs: list, recent runs, run one now
 @jobs_cli.command("list")
 def jobs_list_command() -> None:
     """The job schedule."""
-    from app.services import scheduler
+    from app.services.background import scheduler
 
     for job in scheduler.JOBS:
         when = (f"every {job.every_minutes} min" if job.every_minutes
@@ -214,7 +217,7 @@ def jobs_list_command() -> None:
 @click.option("--limit", default=20, show_default=True)
 def jobs_runs_command(limit: int) -> None:
     """Recent runs with their results."""
-    from app.services import scheduler
+    from app.services.background import scheduler
 
     for run in scheduler.recent_runs(limit):
         click.echo(f"{run.started_at:%Y-%m-%d %H:%M}Z  {run.job:30} {run.slot:17} "
@@ -227,7 +230,7 @@ def jobs_runs_command(limit: int) -> None:
                                            "A slot that already ran is skipped.")
 def jobs_run_command(name: str, slot: str | None) -> None:
     """Run one job now (for its current slot, unless --slot)."""
-    from app.services import scheduler
+    from app.services.background import scheduler
 
     try:
         job = scheduler.get_job(name)

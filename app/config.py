@@ -115,7 +115,7 @@ def load_config(instance_path: str, env: dict | None = None) -> dict:
 # -- notifications, outbox worker, jobs and documents ------------------------------
 MAIL_BACKENDS = {
     # "file" is ours: one .eml per message (Flask-Mailman's own writes .log batches).
-    "file": "app.services.mail_backend",
+    "file": "app.services.messaging.mail_backend",
     "smtp": "smtp",
     "locmem": "locmem",
     "console": "console",

@@ -2,8 +2,8 @@
 
 Production runs ``flask --app wsgi worker`` processes, as many as wanted:
 deliveries are claimed with SKIP LOCKED / leases and jobs with JobRun slots,
-so workers never do one piece of work twice (see app.services.dispatcher
-and app.services.scheduler). In the embedded mode each gunicorn process
+so workers never do one piece of work twice (see app.services.background.dispatcher
+and app.services.background.scheduler). In the embedded mode each gunicorn process
 starts the same loop in a daemon thread (gunicorn.conf.py, when
 RUN_WORKER_IN_PROCESS is on); several of those are just as safe.
 """
@@ -19,7 +19,8 @@ from flask import Flask
 
 from app.extensions import db
 from app.models import utcnow
-from app.services import dispatcher, scheduler
+from app.services.background import dispatcher
+from app.services.background import scheduler
 
 log = logging.getLogger(__name__)
 

@@ -173,7 +173,7 @@ def prepare(url: str):
 
 def book_one(session_id: int) -> float:
     """Hold one seat; returns the time just after its commit returned."""
-    from app.services import booking as svc
+    from app.services.bookings import holds as svc
     from app.validation import AttendeeInput, BookingRequest, ContactInput
 
     request = BookingRequest(

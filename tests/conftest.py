@@ -145,7 +145,7 @@ def fast_password_hashing(monkeypatch):
     (the real parameters are specified in tests/unit/test_passwords.py)."""
     from argon2 import PasswordHasher, profiles
 
-    from app.services import passwords
+    from app.services.staff import passwords
 
     monkeypatch.setattr(passwords, "_hasher", PasswordHasher.from_parameters(profiles.CHEAPEST))
 

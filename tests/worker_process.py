@@ -21,7 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from app import create_app  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.models import DeliveryStatus, OutboxDelivery  # noqa: E402
-from app.services import dispatcher, events  # noqa: E402
+from app.services.background import dispatcher
+from app.services.core import events  # noqa: E402
 
 RACE_EVENT = "RaceProbe"
 RACE_HANDLER = "test.race.record"
@@ -75,7 +76,7 @@ def race(database_url: str, workdir: str, index: str) -> None:
 
 
 def crash(database_url: str, maildir: str) -> None:
-    from app.services import mail_backend
+    from app.services.messaging import mail_backend
 
     def die_mid_send(self, messages):
         os.kill(os.getpid(), signal.SIGKILL)
@@ -85,7 +86,7 @@ def crash(database_url: str, maildir: str) -> None:
 
 
 def drain(database_url: str, maildir: str) -> None:
-    app = make_app(database_url, MAIL_BACKEND="app.services.mail_backend",
+    app = make_app(database_url, MAIL_BACKEND="app.services.messaging.mail_backend",
                    MAIL_FILE_PATH=maildir)
     with app.app_context():
         dispatcher.dispatch_pending(dispatcher.new_worker_id(),

@@ -48,7 +48,7 @@ class CourseSession(TimestampMixin, db.Model):
         default=SessionStatus.SCHEDULED,
     )
     # Bumped by every seat-changing transaction: the UPDATE is what serialises
-    # them (see app.services.booking).
+    # them (see app.services.bookings.holds).
     lock_version: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
 
     course = relationship("Course", back_populates="sessions", lazy="joined", innerjoin=True)

@@ -1,7 +1,7 @@
 """Prometheus text exposition of the figures the operations team alerts on."""
 from __future__ import annotations
 
-from app.services.dispatcher import delivery_counts
+from app.services.background.dispatcher import delivery_counts
 from app.services.payments.runtime import breaker_states
 
 BREAKER_STATE_VALUES = {"closed": 0, "half-open": 1, "open": 2}

@@ -39,8 +39,8 @@ from wtforms import EmailField, HiddenField, PasswordField
 from wtforms.validators import EqualTo, InputRequired, Length
 
 from app.extensions import limiter, login_manager
-from app.services import auth
-from app.services.errors import InvalidInput, InvalidToken
+from app.services.staff import auth
+from app.services.core.errors import InvalidInput, InvalidToken
 
 log = logging.getLogger(__name__)
 

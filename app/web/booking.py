@@ -24,14 +24,14 @@ from flask import (
 
 from app import validation
 from app.models import Booking, BookingStatus, utcnow
-from app.services import catalogue
-from app.services.booking import (
+from app.services.catalogue import listing
+from app.services.bookings.holds import (
     BookingPolicy, cancel_booking, get_booking, get_booking_by_link, hold_seats, rename_attendees,
 )
-from app.services.errors import (
+from app.services.core.errors import (
     HoldExpired, InvalidInput, InvalidState, SeatsUnavailable, SessionNotBookable,
 )
-from app.services.manage_links import manage_token
+from app.services.bookings.manage_links import manage_token
 from app.validation import FieldError, ValidationFailed, format_uk_phone, parse_booking_request
 from app.web.checkout import begin_checkout
 from app.web.forms import (
@@ -162,7 +162,7 @@ def _render_form(course_session, form, *, errors=None, problem=None, status=200,
 def start(session_id: int):
     """The booking form. POST action=resize re-renders it with another number of
     attendee blocks (HTMX gets only the blocks); action=book holds the seats."""
-    course_session = catalogue.get_session(session_id)
+    course_session = listing.get_session(session_id)
     if request.method == "GET":
         seats = min(_seats_to_show(posted_seat_count(request.args)),
                     max(1, _seat_options(course_session)))
@@ -183,7 +183,7 @@ def start(session_id: int):
     try:
         booking = hold_seats(booking_request, policy=_policy())
     except (SeatsUnavailable, SessionNotBookable) as exc:
-        course_session = catalogue.get_session(session_id)  # the seat count has changed
+        course_session = listing.get_session(session_id)  # the seat count has changed
         form = _filled_form(course_session)
         if isinstance(exc, SeatsUnavailable):
             form.seats.errors = [exc.message]

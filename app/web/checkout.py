@@ -24,8 +24,8 @@ from flask import (
 
 from app.models import Booking, BookingStatus
 from app.services import payments
-from app.services.booking import get_booking_by_link
-from app.services.manage_links import manage_token
+from app.services.bookings.holds import get_booking_by_link
+from app.services.bookings.manage_links import manage_token
 from app.services.payments import fake_checkout
 from app.services.payments.fake_gateway import FAKE_CHECKOUT_PATH
 

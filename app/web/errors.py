@@ -7,7 +7,7 @@ from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from app.services.errors import DomainError
+from app.services.core.errors import DomainError
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Jinja filters for pages: UK dates and times (Europe/London) and money in pounds.
 
-The shared formats live in app.services.ukformat (emails and PDFs use them
+The shared formats live in app.services.core.ukformat (emails and PDFs use them
 too); pages add shorter variants.
 """
 from __future__ import annotations
@@ -9,7 +9,7 @@ from datetime import datetime
 
 from flask import Flask
 
-from app.services.ukformat import LONDON, london, uk_time
+from app.services.core.ukformat import LONDON, london, uk_time
 
 __all__ = ["LONDON", "pounds", "register", "uk_date", "uk_time"]
 

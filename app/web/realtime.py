@@ -31,9 +31,9 @@ from flask import Blueprint, Flask, render_template, request
 from simple_websocket import ConnectionClosed
 
 from app.extensions import db, sock
-from app.services import realtime
-from app.services.errors import InvalidInput
-from app.services.realtime_hub import Subscription
+from app.services.realtime import announce
+from app.services.core.errors import InvalidInput
+from app.services.realtime.hub import Subscription
 
 bp = Blueprint("realtime", __name__)
 
@@ -43,21 +43,21 @@ PING_FRAME = b"\x89\x00"  # an empty ping, unmasked as server frames are
 
 def init_app(app: Flask) -> None:
     """Give the app its live-availability hub (threads start with the first client)."""
-    realtime.configure(app, render=render_seat_count)
+    announce.configure(app, render=render_seat_count)
 
 
-def render_seat_count(state: realtime.SeatState) -> str:
+def render_seat_count(state: announce.SeatState) -> str:
     return render_template("fragments/_seat_count.html", item=state, oob=True)
 
 
 @sock.route("/ws/availability", bp=bp)
 def availability(ws) -> None:
     try:
-        rooms = realtime.parse_rooms(request.args.getlist("session"), request.args.get("course"))
+        rooms = announce.parse_rooms(request.args.getlist("session"), request.args.get("course"))
     except InvalidInput as exc:
         ws.close(reason=POLICY_VIOLATION, message=exc.message)
         return
-    live = realtime.live_availability()
+    live = announce.live_availability()
     # Subscribe before reading the snapshot, so no change falls in between.
     subscription = live.subscribe(rooms, wakeup=ws.event, on_drop=lambda _: _abort(ws))
     try:

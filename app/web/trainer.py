@@ -9,7 +9,7 @@
     trainer.roster_pdf       GET      /trainer/sessions/<id>/roster.pdf
 
 Trainers and administrators may come in (`staff_required`); which sessions a
-user may see is decided by app.services.roster, which is given the user and
+user may see is decided by app.services.staff.roster, which is given the user and
 answers 404 for a session that is not theirs, exactly as for one that does
 not exist.
 """
@@ -22,9 +22,9 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from app.models import utcnow
-from app.services import roster as roster_service
-from app.services.errors import InvalidState
-from app.services.ukformat import london
+from app.services.staff import roster as roster_service
+from app.services.core.errors import InvalidState
+from app.services.core.ukformat import london
 from app.web.access import staff_required
 
 bp = Blueprint("trainer", __name__, url_prefix="/trainer")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from flask import Blueprint, make_response, redirect, render_template, request, url_for
 
-from app.services.certificates import normalise_number, verify_certificate
+from app.services.staff.certificates import normalise_number, verify_certificate
 
 bp = Blueprint("verify", __name__)
 

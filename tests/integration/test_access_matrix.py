@@ -274,7 +274,7 @@ def test_admins_are_let_in_everywhere(app, admin_client, world, route):
 
 
 def test_a_deactivated_admin_is_refused(app, admin_client, admin_user, world):
-    from app.services.accounts import deactivate_staff_user
+    from app.services.staff.accounts import deactivate_staff_user
 
     deactivate_staff_user(admin_user.email)
     response = admin_client.get("/trainer/")

@@ -5,8 +5,10 @@ from sqlalchemy import select, update
 from app.extensions import db
 from app.models import Alert, DeliveryStatus, OutboxDelivery, Severity
 from app.repositories import unit_of_work
-from app.services import admin_activity, alerts, events
-from app.services.audit import record_audit, search_audit
+from app.services.core import activity
+from app.services.core import alerts
+from app.services.core import events
+from app.services.core.audit import record_audit, search_audit
 from admin_helpers import paid_booking
 from factories import SessionFactory
 
@@ -15,24 +17,24 @@ def test_feed_is_searchable_and_filterable_by_kind(app, admin_user):
     record_audit(admin_user.id, "booking.cancel", "booking", "ABCDEFGHJK")
     record_audit(admin_user.id, "session.capacity", "session", 7)
     alerts.raise_alert("low_availability", "Only 1 seat left on EFAW", severity=Severity.INFO)
-    feed = admin_activity.activity_feed({"q": "abcdefgh"})
+    feed = activity.activity_feed({"q": "abcdefgh"})
     assert [e.entity_id for e in feed.entries.items] == ["ABCDEFGHJK"]
-    feed = admin_activity.activity_feed({"type": "session"})
+    feed = activity.activity_feed({"type": "session"})
     assert [e.action for e in feed.entries.items] == ["session.capacity"]
     assert feed.alerts == []
-    feed = admin_activity.activity_feed({"q": "seat left"})
+    feed = activity.activity_feed({"q": "seat left"})
     assert [a.kind for a in feed.alerts] == ["low_availability"]
-    assert admin_activity.activity_feed({"type": "nonsense"}).problems == {
+    assert activity.activity_feed({"type": "nonsense"}).problems == {
         "type": "Choose what to show from the list."}
 
 
 def test_acknowledging_an_alert_closes_it_once_and_is_audited(app, admin_user):
     alert = alerts.raise_alert("payments.breaker_open", "Stripe is down",
                                severity=Severity.CRITICAL)
-    assert [a.id for a in admin_activity.list_alerts().items] == [alert.id]
-    admin_activity.acknowledge_alert(admin_user.id, alert.id)
-    admin_activity.acknowledge_alert(admin_user.id, alert.id)
-    assert admin_activity.list_alerts().items == []
+    assert [a.id for a in activity.list_alerts().items] == [alert.id]
+    activity.acknowledge_alert(admin_user.id, alert.id)
+    activity.acknowledge_alert(admin_user.id, alert.id)
+    assert activity.list_alerts().items == []
     acknowledged = db.session.get(Alert, alert.id)
     assert acknowledged.acknowledged_by_id == admin_user.id
     assert [e.action for e in search_audit(entity_type="alert").items] == ["alert.acknowledge"]
@@ -45,13 +47,13 @@ def test_dead_letters_are_listed_and_replayed(app, admin_user):
         db.session.add(OutboxDelivery(event_id=event.id, handler="email.gone",
                                       status=DeliveryStatus.DEAD, attempts=8,
                                       last_error="boom"))
-    dead = admin_activity.dead_letters()
+    dead = activity.dead_letters()
     assert [d.handler for d in dead] == ["email.gone"]
-    assert admin_activity.replay_dead_letters(admin_user.id, [dead[0].id]) == 1
+    assert activity.replay_dead_letters(admin_user.id, [dead[0].id]) == 1
     db.session.expire_all()
     delivery = db.session.scalar(select(OutboxDelivery).where(OutboxDelivery.handler == "email.gone"))
     assert delivery.status == DeliveryStatus.PENDING and delivery.attempts == 0
-    assert admin_activity.dead_letters() == []
+    assert activity.dead_letters() == []
     assert search_audit(entity_type="outbox").items[0].after == {"replayed": 1}
 
 
@@ -63,10 +65,10 @@ def test_dashboard_shows_todays_sessions_alerts_and_recent_bookings(app, admin_u
                            ends_at=utcnow() + timedelta(hours=3))
     booking = paid_booking(today.id, now=utcnow() - timedelta(minutes=1))
     alerts.raise_alert("x", "Look at this")
-    board = admin_activity.dashboard()
+    board = activity.dashboard()
     assert today.id in [row.session.id for row in board.todays_sessions]
     assert booking.reference in [b.reference for b in board.recent_bookings]
     assert board.open_alert_count >= 1
     db.session.execute(update(Alert).values(acknowledged_at=utcnow()))
     db.session.commit()
-    assert admin_activity.dashboard().open_alert_count == 0
+    assert activity.dashboard().open_alert_count == 0

@@ -10,10 +10,11 @@ from app.extensions import db
 from app.models import (
     Booking, BookingStatus, OutboxEvent, Payment, PaymentStatus, Refund, RefundStatus, utcnow,
 )
-from app.services import admin_bookings, dispatcher
-from app.services import booking as booking_service
-from app.services.audit import search_audit
-from app.services.errors import InvalidInput, InvalidState, SeatsUnavailable
+from app.services.bookings import office
+from app.services.background import dispatcher
+from app.services.bookings import holds as booking_service
+from app.services.core.audit import search_audit
+from app.services.core.errors import InvalidInput, InvalidState, SeatsUnavailable
 from admin_helpers import (
     POLICY, held_booking, paid_booking, race, seats_taken,
 )
@@ -50,7 +51,7 @@ def test_search_finds_by_reference_name_email_and_company(app):
                        contact_email="tom@example.com", company="Widgets & Co")
 
     def found(q):
-        return [x.reference for x in admin_bookings.search_bookings({"q": q}).results.items]
+        return [x.reference for x in office.search_bookings({"q": q}).results.items]
 
     assert found("abcdefgh23") == [a.reference]
     assert found("shah") == [a.reference]
@@ -68,7 +69,7 @@ def test_filters_by_status_session_and_course_date(app):
     other = BookingFactory(session=later, status=BookingStatus.CONFIRMED)
 
     def refs(**params):
-        return {x.reference for x in admin_bookings.search_bookings(params).results.items}
+        return {x.reference for x in office.search_bookings(params).results.items}
 
     assert refs(status="cancelled") == {cancelled.reference}
     assert refs(session=str(later.id)) == {other.reference}
@@ -85,14 +86,14 @@ def test_results_are_paginated_newest_first(app):
     session = SessionFactory(capacity=50)
     made = [BookingFactory(session=session, created_at=utcnow() - timedelta(minutes=i))
             for i in range(30)]
-    first = admin_bookings.search_bookings({}, per_page=25).results
-    second = admin_bookings.search_bookings({"page": "2"}, per_page=25).results
+    first = office.search_bookings({}, per_page=25).results
+    second = office.search_bookings({"page": "2"}, per_page=25).results
     assert first.total == 30 and first.pages == 2 and len(first.items) == 25
     assert [b.reference for b in first.items + second.items] == [b.reference for b in made]
 
 
 def test_bad_filters_are_reported_and_ignored(app):
-    table = admin_bookings.search_bookings({"status": "lost", "from": "2027-02-30",
+    table = office.search_bookings({"status": "lost", "from": "2027-02-30",
                                             "session": "abc", "page": "x"})
     assert set(table.problems) == {"status", "from", "session"}
     assert table.filters.page == 1
@@ -103,8 +104,8 @@ def test_timeline_shows_events_changes_payments_and_emails(app, admin_user, outb
     session = SessionFactory()
     booking = paid_booking(session.id, 2)
     deliver_all()
-    admin_bookings.rename_attendees(admin_user.id, booking.reference, {0: "Anne Other"})
-    detail = admin_bookings.booking_detail(booking.reference)
+    office.rename_attendees(admin_user.id, booking.reference, {0: "Anne Other"})
+    detail = office.booking_detail(booking.reference)
     kinds = [(e.kind, e.title) for e in detail.timeline]
     assert ("event", "Seats held") in kinds and ("event", "Booking confirmed") in kinds
     assert ("payment", "Payment succeeded (fake)") in kinds
@@ -118,10 +119,10 @@ def test_resend_sends_the_confirmation_again_once_per_request(app, admin_user, o
     booking = paid_booking(SessionFactory().id)
     deliver_all()
     assert len(outbox) == 1
-    admin_bookings.resend_confirmation(admin_user.id, booking.reference)
+    office.resend_confirmation(admin_user.id, booking.reference)
     deliver_all()
     deliver_all()
-    admin_bookings.resend_confirmation(admin_user.id, booking.reference)
+    office.resend_confirmation(admin_user.id, booking.reference)
     deliver_all()
     assert len(outbox) == 3
     assert {m.subject.split(":")[0] for m in outbox} == {"Booking confirmed"}
@@ -133,7 +134,7 @@ def test_resend_sends_the_confirmation_again_once_per_request(app, admin_user, o
 def test_resend_is_refused_for_a_booking_that_is_not_confirmed(app, admin_user):
     booking = held_booking(SessionFactory().id)
     with pytest.raises(InvalidState):
-        admin_bookings.resend_confirmation(admin_user.id, booking.reference)
+        office.resend_confirmation(admin_user.id, booking.reference)
 
 
 def test_admin_can_correct_names_after_the_customer_cut_off(app, admin_user):
@@ -142,9 +143,9 @@ def test_admin_can_correct_names_after_the_customer_cut_off(app, admin_user):
     booking = paid_booking(session.id, 2)
     with pytest.raises(InvalidState):  # the customer could not
         booking_service.rename_attendees(booking.reference, {0: "Anne Other"}, policy=POLICY)
-    admin_bookings.rename_attendees(admin_user.id, booking.reference,
+    office.rename_attendees(admin_user.id, booking.reference,
                                     {0: "Anne  Other", 1: "Bob O\u2019Neill"})
-    names = [a.full_name for a in admin_bookings.booking_detail(booking.reference)
+    names = [a.full_name for a in office.booking_detail(booking.reference)
              .booking.attendees]
     assert names == ["Anne Other", "Bob O'Neill"]
     entry = search_audit(entity_type="booking", entity_id=booking.reference).items[0]
@@ -155,7 +156,7 @@ def test_admin_can_correct_names_after_the_customer_cut_off(app, admin_user):
 def test_invalid_names_are_reported_per_attendee(app, admin_user):
     booking = paid_booking(SessionFactory().id, 2)
     with pytest.raises(InvalidInput) as caught:
-        admin_bookings.rename_attendees(admin_user.id, booking.reference, {0: "", 1: "R2-D2"})
+        office.rename_attendees(admin_user.id, booking.reference, {0: "", 1: "R2-D2"})
     assert set(caught.value.fields) == {"attendees.0.name", "attendees.1.name"}
 
 
@@ -169,7 +170,7 @@ def test_transfer_moves_every_seat_to_another_date_of_the_same_course(app, admin
     booking = paid_booking(source.id, 3)
     deliver_all()
     outbox.clear()
-    admin_bookings.transfer_booking(admin_user.id, booking.reference, str(target.id))
+    office.transfer_booking(admin_user.id, booking.reference, str(target.id))
     assert (seats_taken(source.id), seats_taken(target.id)) == (0, 3)
     moved = db.session.get(Booking, booking.id)
     assert moved.session_id == target.id and moved.status == BookingStatus.CONFIRMED
@@ -186,11 +187,11 @@ def test_transfer_is_refused_to_another_course_or_a_full_session(app, admin_user
     source = SessionFactory(course=course)
     booking = paid_booking(source.id, 2)
     with pytest.raises(InvalidInput):
-        admin_bookings.transfer_booking(admin_user.id, booking.reference, SessionFactory().id)
+        office.transfer_booking(admin_user.id, booking.reference, SessionFactory().id)
     full = SessionFactory(course=course, capacity=3)
     paid_booking(full.id, 2)
     with pytest.raises(SeatsUnavailable):
-        admin_bookings.transfer_booking(admin_user.id, booking.reference, full.id)
+        office.transfer_booking(admin_user.id, booking.reference, full.id)
     assert db.session.get(Booking, booking.id).session_id == source.id
 
 
@@ -210,9 +211,9 @@ def test_racing_transfers_and_holds_never_overbook_or_deadlock(app, admin_user):
 
     def attempt(i):
         if i < 20:
-            return admin_bookings.transfer_booking(actor, references[i], target_id).reference
+            return office.transfer_booking(actor, references[i], target_id).reference
         if i < 24:  # the opposite direction, to provoke lock-order deadlocks
-            return admin_bookings.transfer_booking(actor, back_refs[i - 20],
+            return office.transfer_booking(actor, back_refs[i - 20],
                                                    source_ids[i - 20]).reference
         return booking_service.hold_seats(booking_request(target_id, 1,
                                                           email=f"h{i}@example.com"),
@@ -238,9 +239,9 @@ def test_admin_cancellation_can_give_a_full_refund_inside_the_no_refund_window(a
     session = SessionFactory(starts_at=utcnow() + timedelta(hours=30),
                              ends_at=utcnow() + timedelta(hours=36))
     booking = paid_booking(session.id, 2)
-    preview = admin_bookings.refund_preview(booking, POLICY)
+    preview = office.refund_preview(booking, POLICY)
     assert preview == {"policy": 0, "full": booking.amount_pence, "none": 0}
-    admin_bookings.cancel_booking(admin_user.id, booking.reference, policy=POLICY, refund="full")
+    office.cancel_booking(admin_user.id, booking.reference, policy=POLICY, refund="full")
     cancelled = db.session.get(Booking, booking.id)
     assert cancelled.status == BookingStatus.CANCELLED
     assert cancelled.refund_due_pence == booking.amount_pence
@@ -256,7 +257,7 @@ def test_admin_cancellation_can_give_a_full_refund_inside_the_no_refund_window(a
 def test_cancel_without_refund_owes_nothing(app, admin_user):
     booking = paid_booking(SessionFactory(starts_at=utcnow() + timedelta(days=30),
                                           ends_at=utcnow() + timedelta(days=30, hours=6)).id)
-    admin_bookings.cancel_booking(admin_user.id, booking.reference, policy=POLICY, refund="none")
+    office.cancel_booking(admin_user.id, booking.reference, policy=POLICY, refund="none")
     deliver_all()
     assert db.session.get(Booking, booking.id).refund_due_pence == 0
     assert db.session.scalar(select(func.count()).select_from(Refund)) == 0
@@ -264,15 +265,15 @@ def test_cancel_without_refund_owes_nothing(app, admin_user):
 
 def test_partial_then_full_refund_never_exceeds_what_was_paid(app, admin_user):
     booking = paid_booking(SessionFactory(course__price_pence=10000).id, 1)
-    partial = admin_bookings.refund_booking(admin_user.id, booking.reference, "25.50")
+    partial = office.refund_booking(admin_user.id, booking.reference, "25.50")
     assert (partial.amount_pence, partial.status) == (2550, RefundStatus.SUCCEEDED)
     with pytest.raises(InvalidInput) as caught:
-        admin_bookings.refund_booking(admin_user.id, booking.reference, "80")
+        office.refund_booking(admin_user.id, booking.reference, "80")
     assert "amount" in caught.value.fields
-    rest = admin_bookings.refund_booking(admin_user.id, booking.reference, "")
+    rest = office.refund_booking(admin_user.id, booking.reference, "")
     assert rest.amount_pence == 7450
     with pytest.raises(InvalidState):
-        admin_bookings.refund_booking(admin_user.id, booking.reference, "1")
+        office.refund_booking(admin_user.id, booking.reference, "1")
     assert db.session.get(Booking, booking.id).status == BookingStatus.CONFIRMED
     actions = [e.after["amount_pence"] for e in search_audit(
         entity_type="booking", entity_id=booking.reference).items if e.action == "booking.refund"]
@@ -294,7 +295,7 @@ def manual_data(session_id, **overrides):
 
 def test_manual_booking_paid_by_invoice_is_confirmed_with_a_payment_row(app, admin_user, outbox):
     session = SessionFactory(capacity=5, course__price_pence=9000)
-    booking = admin_bookings.create_manual_booking(admin_user.id, manual_data(session.id),
+    booking = office.create_manual_booking(admin_user.id, manual_data(session.id),
                                                    policy=POLICY)
     assert booking.status == BookingStatus.CONFIRMED and booking.seats == 2
     assert booking.amount_pence == 18000
@@ -312,13 +313,13 @@ def test_manual_booking_paid_by_invoice_is_confirmed_with_a_payment_row(app, adm
 def test_manual_booking_reports_every_bad_field_and_never_overbooks(app, admin_user):
     session = SessionFactory(capacity=2)
     with pytest.raises(InvalidInput) as caught:
-        admin_bookings.create_manual_booking(admin_user.id, manual_data(
+        office.create_manual_booking(admin_user.id, manual_data(
             session.id, **{"contact-email": "nope", "attendees-1-name": "12", "method": "cash"}),
             policy=POLICY)
     assert set(caught.value.fields) == {"contact.email", "attendees.1.name", "method"}
     paid_booking(session.id, 1)
     with pytest.raises(SeatsUnavailable):
-        admin_bookings.create_manual_booking(admin_user.id, manual_data(session.id),
+        office.create_manual_booking(admin_user.id, manual_data(session.id),
                                              policy=POLICY)
     assert db.session.scalar(select(func.count()).select_from(Payment).where(
         Payment.provider == "invoice")) == 0
@@ -327,7 +328,7 @@ def test_manual_booking_reports_every_bad_field_and_never_overbooks(app, admin_u
 
 def test_held_booking_can_be_marked_paid_by_bank_transfer(app, admin_user):
     booking = held_booking(SessionFactory().id, 2)
-    admin_bookings.mark_paid(admin_user.id, booking.reference, "bank_transfer", "Ref 88")
+    office.mark_paid(admin_user.id, booking.reference, "bank_transfer", "Ref 88")
     confirmed = db.session.get(Booking, booking.id)
     assert confirmed.status == BookingStatus.CONFIRMED
     assert confirmed.payment_note == "Paid by bank transfer: Ref 88"
@@ -338,8 +339,8 @@ def test_transferred_booking_event_is_on_the_timeline(app, admin_user):
     course = CourseFactory()
     source, target = SessionFactory(course=course), SessionFactory(course=course)
     booking = paid_booking(source.id)
-    admin_bookings.transfer_booking(admin_user.id, booking.reference, target.id)
-    titles = [e.title for e in admin_bookings.booking_detail(booking.reference).timeline]
+    office.transfer_booking(admin_user.id, booking.reference, target.id)
+    titles = [e.title for e in office.booking_detail(booking.reference).timeline]
     assert "Transferred to another date" in titles
     assert db.session.scalar(select(func.count()).select_from(OutboxEvent).where(
-        OutboxEvent.event_type == admin_bookings.BOOKING_TRANSFERRED)) == 1
+        OutboxEvent.event_type == office.BOOKING_TRANSFERRED)) == 1

@@ -2,9 +2,11 @@
 delete only, every change audited."""
 import pytest
 
-from app.services import admin_courses, catalogue
-from app.services.audit import search_audit
-from app.services.errors import InvalidInput, InvalidState, NotFound
+from app.services.catalogue import courses
+
+from app.services.catalogue import listing
+from app.services.core.audit import search_audit
+from app.services.core.errors import InvalidInput, InvalidState, NotFound
 from factories import CourseFactory, SessionFactory
 
 
@@ -20,7 +22,7 @@ def course_data(**overrides):
 
 
 def test_create_course_turns_pounds_into_pence_and_slugs_the_title(app, admin_user):
-    course = admin_courses.create_course(admin_user.id, course_data())
+    course = courses.create_course(admin_user.id, course_data())
     assert course.price_pence == 20050
     assert course.slug == "first-aid-at-work"
     assert course.duration_days == 3 and course.default_capacity == 12
@@ -28,7 +30,7 @@ def test_create_course_turns_pounds_into_pence_and_slugs_the_title(app, admin_us
 
 
 def test_rich_description_is_sanitised_script_stripped(app, admin_user):
-    course = admin_courses.create_course(admin_user.id, course_data(
+    course = courses.create_course(admin_user.id, course_data(
         description='<p onclick="steal()">Hi</p><script>alert(1)</script>'
                     '<a href="javascript:alert(1)">x</a><a href="https://hse.gov.uk">HSE</a>'))
     assert "<script" not in course.description_html
@@ -39,7 +41,7 @@ def test_rich_description_is_sanitised_script_stripped(app, admin_user):
 
 def test_bad_values_are_reported_per_field(app, admin_user):
     with pytest.raises(InvalidInput) as caught:
-        admin_courses.create_course(admin_user.id, course_data(
+        courses.create_course(admin_user.id, course_data(
             price="12.345", default_capacity="0", title="", slug="Not A Slug"))
     assert set(caught.value.fields) == {"price", "default_capacity", "title", "slug"}
 
@@ -47,22 +49,22 @@ def test_bad_values_are_reported_per_field(app, admin_user):
 def test_a_second_course_cannot_take_a_used_web_address(app, admin_user):
     CourseFactory(slug="first-aid-at-work")
     with pytest.raises(InvalidInput) as caught:
-        admin_courses.create_course(admin_user.id, course_data())
+        courses.create_course(admin_user.id, course_data())
     assert "slug" in caught.value.fields
 
 
 def test_edit_is_audited_with_only_the_changed_values(app, admin_user):
     course = CourseFactory(price_pence=10000, title="EFAW")
-    data = admin_courses.form_values(course)
+    data = courses.form_values(course)
     data["price"] = "120"
-    admin_courses.update_course(admin_user.id, course.id, data)
+    courses.update_course(admin_user.id, course.id, data)
     entry = search_audit(entity_type="course", entity_id=course.id).items[0]
     assert entry.action == "course.update" and entry.actor_id == admin_user.id
     assert entry.before == {"price_pence": 10000} and entry.after == {"price_pence": 12000}
 
 
 def test_create_is_audited_with_the_values_after(app, admin_user):
-    course = admin_courses.create_course(admin_user.id, course_data())
+    course = courses.create_course(admin_user.id, course_data())
     entry = search_audit(entity_type="course", entity_id=course.id).items[0]
     assert entry.action == "course.create" and entry.before is None
     assert entry.after["price_pence"] == 20050 and entry.after["slug"] == "first-aid-at-work"
@@ -70,10 +72,10 @@ def test_create_is_audited_with_the_values_after(app, admin_user):
 
 def test_deactivated_course_leaves_the_catalogue_and_comes_back(app, admin_user):
     course = CourseFactory()
-    admin_courses.set_course_active(admin_user.id, course.id, False)
-    assert course.slug not in [c.slug for c in catalogue.list_courses()]
-    admin_courses.set_course_active(admin_user.id, course.id, True)
-    assert course.slug in [c.slug for c in catalogue.list_courses()]
+    courses.set_course_active(admin_user.id, course.id, False)
+    assert course.slug not in [c.slug for c in listing.list_courses()]
+    courses.set_course_active(admin_user.id, course.id, True)
+    assert course.slug in [c.slug for c in listing.list_courses()]
     actions = [e.action for e in search_audit(entity_type="course", entity_id=course.id).items]
     assert actions == ["course.activate", "course.deactivate"]
 
@@ -81,15 +83,15 @@ def test_deactivated_course_leaves_the_catalogue_and_comes_back(app, admin_user)
 def test_soft_deleted_course_is_hidden_from_the_public_catalogue_and_restorable(app, admin_user,
                                                                               client):
     course = CourseFactory(slug="paediatric")
-    admin_courses.delete_course(admin_user.id, course.id)
-    assert "paediatric" not in [c.slug for c in catalogue.list_courses()]
+    courses.delete_course(admin_user.id, course.id)
+    assert "paediatric" not in [c.slug for c in listing.list_courses()]
     with pytest.raises(NotFound):
-        catalogue.get_course("paediatric")
+        listing.get_course("paediatric")
     assert client.get("/courses/paediatric").status_code == 404
-    assert admin_courses.get_course(course.id).is_deleted  # the row is kept
+    assert courses.get_course(course.id).is_deleted  # the row is kept
 
-    admin_courses.restore_course(admin_user.id, course.id)
-    assert catalogue.get_course("paediatric").slug == "paediatric"
+    courses.restore_course(admin_user.id, course.id)
+    assert listing.get_course("paediatric").slug == "paediatric"
     assert client.get("/courses/paediatric").status_code == 200
     entries = search_audit(entity_type="course", entity_id=course.id).items
     assert [e.action for e in entries] == ["course.restore", "course.delete"]
@@ -99,16 +101,16 @@ def test_soft_deleted_course_is_hidden_from_the_public_catalogue_and_restorable(
 def test_course_with_upcoming_sessions_cannot_be_deleted(app, admin_user):
     session = SessionFactory()
     with pytest.raises(InvalidState, match="upcoming"):
-        admin_courses.delete_course(admin_user.id, session.course.id)
-    assert not admin_courses.get_course(session.course.id).is_deleted
+        courses.delete_course(admin_user.id, session.course.id)
+    assert not courses.get_course(session.course.id).is_deleted
 
 
 def test_course_list_searches_and_can_include_deleted_ones(app, admin_user):
     keep = CourseFactory(title="Paediatric First Aid")
     gone = CourseFactory(title="Paediatric Refresher")
     CourseFactory(title="Emergency First Aid at Work")
-    admin_courses.delete_course(admin_user.id, gone.id)
-    assert [c.id for c in admin_courses.list_courses(text="paediatric").items] == [keep.id]
-    assert {c.id for c in admin_courses.list_courses(text="paediatric",
+    courses.delete_course(admin_user.id, gone.id)
+    assert [c.id for c in courses.list_courses(text="paediatric").items] == [keep.id]
+    assert {c.id for c in courses.list_courses(text="paediatric",
                                                      include_deleted=True).items} == {keep.id,
                                                                                       gone.id}

@@ -12,14 +12,16 @@ from app.models import (
     Booking, BookingStatus, CourseSession, OutboxEvent, Refund, RefundStatus, Role,
     SessionStatus, WaitlistEntry, WaitlistStatus, utcnow,
 )
-from app.services import admin_sessions, dispatcher, events
-from app.services.audit import search_audit
-from app.services.errors import InvalidInput, InvalidState, SessionNotBookable
+from app.services.catalogue import timetable
+from app.services.background import dispatcher
+from app.services.core import events
+from app.services.core.audit import search_audit
+from app.services.core.errors import InvalidInput, InvalidState, SessionNotBookable
 from admin_helpers import (
     POLICY, held_booking, paid_booking, race, seats_taken,
 )
 from factories import CourseFactory, SessionFactory, UserFactory, VenueFactory, booking_request
-from app.services import booking as booking_service
+from app.services.bookings import holds as booking_service
 
 LONDON = ZoneInfo("Europe/London")
 DISPATCH = dispatcher.DispatchPolicy(max_attempts=3, backoff_base_seconds=1,
@@ -69,7 +71,7 @@ def deliver_all():
 def test_single_session_times_are_london_time_stored_as_utc(app, admin_user):
     course, venue = CourseFactory(default_capacity=10), VenueFactory()
     day = spring_forward_sunday() + timedelta(days=8)  # BST: London is UTC+1
-    [created] = admin_sessions.create_sessions(admin_user.id, session_data(
+    [created] = timetable.create_sessions(admin_user.id, session_data(
         course, venue, date=day.isoformat()))
     assert created.starts_at == datetime.combine(day, time(8, 30), tzinfo=timezone.utc)
     assert created.ends_at == datetime.combine(day, time(15, 30), tzinfo=timezone.utc)
@@ -80,7 +82,7 @@ def test_single_session_times_are_london_time_stored_as_utc(app, admin_user):
 def test_multi_day_course_ends_on_its_last_consecutive_day(app, admin_user):
     course = CourseFactory(duration_days=3)
     monday = next_weekday(0)
-    [created] = admin_sessions.create_sessions(admin_user.id, session_data(
+    [created] = timetable.create_sessions(admin_user.id, session_data(
         course, VenueFactory(), date=monday.isoformat(), start_time="09:00", end_time="16:30"))
     assert created.starts_at.astimezone(LONDON).date() == monday
     assert created.ends_at.astimezone(LONDON).date() == monday + timedelta(days=2)
@@ -90,7 +92,7 @@ def test_multi_day_course_ends_on_its_last_consecutive_day(app, admin_user):
 def test_weekly_series_keeps_the_london_start_across_the_clock_change(app, admin_user):
     course, venue = CourseFactory(), VenueFactory()
     first = spring_forward_sunday() - timedelta(days=13)  # a Monday two weeks before
-    created = admin_sessions.create_sessions(admin_user.id, session_data(
+    created = timetable.create_sessions(admin_user.id, session_data(
         course, venue, date=first.isoformat(), repeat="weekly", occurrences=4, capacity=8,
         price="85"))
     assert len(created) == 4
@@ -108,7 +110,7 @@ def test_weekly_series_keeps_the_london_start_across_the_clock_change(app, admin
 
 def test_weekday_series_skips_the_weekend(app, admin_user):
     thursday = next_weekday(3)
-    created = admin_sessions.create_sessions(admin_user.id, session_data(
+    created = timetable.create_sessions(admin_user.id, session_data(
         CourseFactory(), VenueFactory(), date=thursday.isoformat(), repeat="weekdays",
         occurrences=4))
     days = [s.starts_at.astimezone(LONDON).date() for s in created]
@@ -117,7 +119,7 @@ def test_weekday_series_skips_the_weekend(app, admin_user):
 
 def test_daily_series_of_a_multi_day_course_is_refused_as_overlapping(app, admin_user):
     with pytest.raises(InvalidInput) as caught:
-        admin_sessions.create_sessions(admin_user.id, session_data(
+        timetable.create_sessions(admin_user.id, session_data(
             CourseFactory(duration_days=2), VenueFactory(), repeat="daily", occurrences=3))
     assert "repeat" in caught.value.fields
 
@@ -131,7 +133,7 @@ def test_series_is_created_whole_or_not_at_all(app, admin_user):
                    ends_at=datetime.combine(clash_day, time(12), tzinfo=LONDON))
     before = db.session.scalar(select(func.count()).select_from(CourseSession))
     with pytest.raises(InvalidInput) as caught:
-        admin_sessions.create_sessions(admin_user.id, session_data(
+        timetable.create_sessions(admin_user.id, session_data(
             CourseFactory(), VenueFactory(), date=monday.isoformat(), repeat="weekly",
             occurrences=4, trainer_id=trainer.id))
     assert "Jo Bloggs is already teaching" in caught.value.fields["trainer_id"]
@@ -143,14 +145,14 @@ def test_series_is_created_whole_or_not_at_all(app, admin_user):
                                          ("capacity", "0"), ("price", "-5")])
 def test_bad_session_values_name_their_field(app, admin_user, field, value):
     with pytest.raises(InvalidInput) as caught:
-        admin_sessions.create_sessions(admin_user.id, session_data(
+        timetable.create_sessions(admin_user.id, session_data(
             CourseFactory(), VenueFactory(), **{field: value}))
     assert field in caught.value.fields
 
 
 def test_a_time_skipped_by_the_clock_change_is_refused(app, admin_user):
     with pytest.raises(InvalidInput) as caught:
-        admin_sessions.create_sessions(admin_user.id, session_data(
+        timetable.create_sessions(admin_user.id, session_data(
             CourseFactory(), VenueFactory(), date=spring_forward_sunday().isoformat(),
             start_time="01:30", end_time="05:00"))
     assert "clocks go forward" in caught.value.fields["start_time"]
@@ -159,11 +161,11 @@ def test_a_time_skipped_by_the_clock_change_is_refused(app, admin_user):
 def test_sessions_cannot_be_created_in_the_past_or_for_a_deleted_course(app, admin_user):
     course = CourseFactory(deleted_at=utcnow())
     with pytest.raises(InvalidInput) as caught:
-        admin_sessions.create_sessions(admin_user.id, session_data(course, VenueFactory()))
+        timetable.create_sessions(admin_user.id, session_data(course, VenueFactory()))
     assert "course_id" in caught.value.fields
     yesterday = (utcnow() - timedelta(days=1)).astimezone(LONDON).date()
     with pytest.raises(InvalidInput) as caught:
-        admin_sessions.create_sessions(admin_user.id, session_data(
+        timetable.create_sessions(admin_user.id, session_data(
             CourseFactory(), VenueFactory(), date=yesterday.isoformat()))
     assert "date" in caught.value.fields
 
@@ -180,10 +182,10 @@ def test_trainer_double_booking_is_refused_with_a_clear_message(app, admin_user)
     SessionFactory(trainer=trainer, course__title="First Aid at Work", **_at(day, 9, 16))
     other = SessionFactory(trainer=None, **_at(day, 13, 17))
     with pytest.raises(InvalidInput) as caught:
-        admin_sessions.assign_trainer(admin_user.id, other.id, trainer.id)
+        timetable.assign_trainer(admin_user.id, other.id, trainer.id)
     message = caught.value.fields["trainer_id"]
     assert message.startswith("Jo Bloggs is already teaching First Aid at Work on")
-    assert admin_sessions.get_session(other.id).trainer_id is None
+    assert timetable.get_session(other.id).trainer_id is None
 
 
 def test_back_to_back_sessions_are_not_a_clash(app, admin_user):
@@ -191,8 +193,8 @@ def test_back_to_back_sessions_are_not_a_clash(app, admin_user):
     day = next_weekday(1)
     SessionFactory(trainer=trainer, **_at(day, 9, 12))
     afternoon = SessionFactory(trainer=None, **_at(day, 12, 16))
-    admin_sessions.assign_trainer(admin_user.id, afternoon.id, trainer.id)
-    assert admin_sessions.get_session(afternoon.id).trainer_id == trainer.id
+    timetable.assign_trainer(admin_user.id, afternoon.id, trainer.id)
+    assert timetable.get_session(afternoon.id).trainer_id == trainer.id
     entry = search_audit(entity_type="session", entity_id=afternoon.id).items[0]
     assert entry.before == {"trainer_id": None} and entry.after == {"trainer_id": trainer.id}
 
@@ -202,7 +204,7 @@ def test_cancelled_sessions_do_not_block_a_trainer(app, admin_user):
     day = next_weekday(2)
     SessionFactory(trainer=trainer, status=SessionStatus.CANCELLED, **_at(day, 9, 16))
     other = SessionFactory(trainer=None, **_at(day, 9, 16))
-    admin_sessions.assign_trainer(admin_user.id, other.id, trainer.id)
+    timetable.assign_trainer(admin_user.id, other.id, trainer.id)
 
 
 def test_moving_a_session_onto_its_trainers_other_session_is_refused(app, admin_user):
@@ -211,7 +213,7 @@ def test_moving_a_session_onto_its_trainers_other_session_is_refused(app, admin_
     SessionFactory(trainer=trainer, **_at(day, 9, 16))
     movable = SessionFactory(trainer=trainer, **_at(day + timedelta(days=1), 9, 16))
     with pytest.raises(InvalidInput) as caught:
-        admin_sessions.move_session(admin_user.id, movable.id, {
+        timetable.move_session(admin_user.id, movable.id, {
             "venue_id": movable.venue_id, "date": day.isoformat(), "start_time": "10:00",
             "end_time": "15:00"})
     assert "trainer_id" in caught.value.fields
@@ -223,7 +225,7 @@ def test_two_admins_racing_to_double_book_a_trainer_only_one_wins(app, admin_use
     first = SessionFactory(trainer=None, **_at(day, 9, 16))
     second = SessionFactory(trainer=None, **_at(day, 10, 15))
     ids, trainer_id, actor = [first.id, second.id], trainer.id, admin_user.id
-    results = race(app, 2, lambda i: admin_sessions.assign_trainer(actor, ids[i], trainer_id).id)
+    results = race(app, 2, lambda i: timetable.assign_trainer(actor, ids[i], trainer_id).id)
     assert sum(isinstance(r, int) for r in results) == 1
     assert [type(r) for r in results if not isinstance(r, int)] == [InvalidInput]
     assigned = db.session.scalars(select(CourseSession).where(
@@ -235,7 +237,7 @@ def test_inactive_or_non_trainer_users_cannot_be_assigned(app, admin_user):
     session = SessionFactory(trainer=None)
     for user in (UserFactory(role=Role.TRAINER, is_active=False), admin_user):
         with pytest.raises(InvalidInput):
-            admin_sessions.assign_trainer(admin_user.id, session.id, user.id)
+            timetable.assign_trainer(admin_user.id, session.id, user.id)
 
 
 # -- capacity --------------------------------------------------------------------------------
@@ -244,12 +246,12 @@ def test_capacity_cannot_drop_below_seats_taken(app, admin_user):
     paid_booking(session.id, 3)
     held_booking(session.id, 2)
     with pytest.raises(InvalidInput) as caught:
-        admin_sessions.change_capacity(admin_user.id, session.id, "4")
+        timetable.change_capacity(admin_user.id, session.id, "4")
     assert "5 seats are already taken" in caught.value.fields["capacity"]
-    assert admin_sessions.get_session(session.id).capacity == 12
+    assert timetable.get_session(session.id).capacity == 12
 
-    admin_sessions.change_capacity(admin_user.id, session.id, "5")
-    assert admin_sessions.get_session(session.id).capacity == 5
+    timetable.change_capacity(admin_user.id, session.id, "5")
+    assert timetable.get_session(session.id).capacity == 5
     entry = search_audit(entity_type="session", entity_id=session.id).items[0]
     assert entry.action == "session.capacity"
     assert entry.before == {"capacity": 12} and entry.after == {"capacity": 5}
@@ -262,13 +264,13 @@ def test_capacity_change_racing_holds_never_leaves_the_session_overbooked(app, a
 
     def attempt(i):
         if i == 0:
-            return admin_sessions.change_capacity(actor, session_id, "8").capacity
+            return timetable.change_capacity(actor, session_id, "8").capacity
         return booking_service.hold_seats(booking_request(session_id, 1,
                                                           email=f"r{i}@example.com"),
                                           policy=POLICY).reference
 
     results = race(app, 10, attempt)
-    capacity = admin_sessions.get_session(session_id).capacity
+    capacity = timetable.get_session(session_id).capacity
     assert seats_taken(session_id) <= capacity
     assert all(not isinstance(r, Exception) or type(r).__name__ in ("SeatsUnavailable",
                                                                     "InvalidInput")
@@ -280,10 +282,10 @@ def test_moving_a_session_tells_customers_and_is_audited(app, admin_user):
     session = SessionFactory(**_at(next_weekday(0), 9, 16))
     new_venue = VenueFactory(name="York Hall", town="York", postcode="YO1 7HH")
     new_day = next_weekday(2)
-    admin_sessions.move_session(admin_user.id, session.id, {
+    timetable.move_session(admin_user.id, session.id, {
         "venue_id": new_venue.id, "date": new_day.isoformat(), "start_time": "10:00",
         "end_time": "17:00"})
-    moved = admin_sessions.get_session(session.id)
+    moved = timetable.get_session(session.id)
     assert moved.venue_id == new_venue.id
     assert moved.starts_at.astimezone(LONDON).date() == new_day
     [event] = db.session.scalars(select(OutboxEvent).where(
@@ -297,7 +299,7 @@ def test_moving_a_session_tells_customers_and_is_audited(app, admin_user):
 
 def test_moving_a_session_to_the_same_time_and_place_records_nothing(app, admin_user):
     session = SessionFactory(**_at(next_weekday(0), 9, 16))
-    admin_sessions.move_session(admin_user.id, session.id, admin_sessions.form_values(session))
+    timetable.move_session(admin_user.id, session.id, timetable.form_values(session))
     assert db.session.scalar(select(func.count()).select_from(OutboxEvent).where(
         OutboxEvent.event_type == events.SESSION_CHANGED)) == 0
 
@@ -321,12 +323,12 @@ def test_cancelling_a_session_cancels_refunds_and_tells_every_customer_once(app,
     deliver_all()
     outbox.clear()
 
-    result = admin_sessions.cancel_session(admin_user.id, session.id, reason="Trainer unwell.")
+    result = timetable.cancel_session(admin_user.id, session.id, reason="Trainer unwell.")
 
     assert sorted(result.cancelled_references) == sorted(
         [b.reference for b in paid] + [held.reference])
     assert result.refunds_due_pence == 60000
-    assert admin_sessions.get_session(session.id).status == SessionStatus.CANCELLED
+    assert timetable.get_session(session.id).status == SessionStatus.CANCELLED
     bookings = db.session.scalars(select(Booking).where(Booking.session_id == session.id)).all()
     assert {b.status for b in bookings} == {BookingStatus.CANCELLED}
     assert seats_taken(session.id) == 0
@@ -361,11 +363,11 @@ def test_cancelling_a_session_cancels_refunds_and_tells_every_customer_once(app,
 def test_cancelling_twice_refunds_and_notifies_only_once(app, admin_user):
     session = SessionFactory()
     paid_booking(session.id, 2)
-    admin_sessions.cancel_session(admin_user.id, session.id)
-    again = admin_sessions.cancel_session(admin_user.id, session.id)
+    timetable.cancel_session(admin_user.id, session.id)
+    again = timetable.cancel_session(admin_user.id, session.id)
     assert again.was_already_cancelled and again.cancelled_references == []
     deliver_all()
-    admin_sessions.cancel_session(admin_user.id, session.id)
+    timetable.cancel_session(admin_user.id, session.id)
     deliver_all()
     assert len(_events(events.BOOKING_CANCELLED)) == 1
     assert len(_events(events.SESSION_CANCELLED)) == 1
@@ -377,7 +379,7 @@ def test_two_admins_cancelling_at_once_refund_each_booking_exactly_once(app, adm
     paid = [paid_booking(session.id, 1, email=f"c{i}@example.com") for i in range(5)]
     session_id, actor = session.id, admin_user.id
 
-    results = race(app, 2, lambda i: admin_sessions.cancel_session(actor, session_id))
+    results = race(app, 2, lambda i: timetable.cancel_session(actor, session_id))
 
     assert [r for r in results if isinstance(r, Exception)] == []
     assert sorted(len(r.cancelled_references) for r in results) == [0, 5]
@@ -393,7 +395,7 @@ def test_two_admins_cancelling_at_once_refund_each_booking_exactly_once(app, adm
 
 def test_no_one_can_book_a_cancelled_session(app, admin_user):
     session = SessionFactory()
-    admin_sessions.cancel_session(admin_user.id, session.id)
+    timetable.cancel_session(admin_user.id, session.id)
     with pytest.raises(SessionNotBookable):
         held_booking(session.id)
 
@@ -401,9 +403,9 @@ def test_no_one_can_book_a_cancelled_session(app, admin_user):
 def test_completed_sessions_cannot_be_cancelled_or_resized(app, admin_user):
     session = SessionFactory(status=SessionStatus.COMPLETED)
     with pytest.raises(InvalidState):
-        admin_sessions.cancel_session(admin_user.id, session.id)
+        timetable.cancel_session(admin_user.id, session.id)
     with pytest.raises(InvalidState):
-        admin_sessions.change_capacity(admin_user.id, session.id, "20")
+        timetable.change_capacity(admin_user.id, session.id, "20")
 
 
 # -- the table ---------------------------------------------------------------------------------
@@ -414,17 +416,17 @@ def test_session_table_filters_by_course_status_and_dates(app, admin_user):
     SessionFactory(course=course, status=SessionStatus.CANCELLED, **_at(day, 9, 16))
     SessionFactory(**_at(day, 9, 16))  # another course
     SessionFactory(course=course, **_at(day + timedelta(days=30), 9, 16))  # later
-    table = admin_sessions.list_sessions({"course": str(course.id), "status": "scheduled",
+    table = timetable.list_sessions({"course": str(course.id), "status": "scheduled",
                                           "from": day.isoformat(), "to": day.isoformat()})
     assert [row.session.id for row in table.rows.items] == [wanted.id]
     paid_booking(wanted.id, 2)
-    [row] = admin_sessions.list_sessions({"course": str(course.id), "status": "scheduled",
+    [row] = timetable.list_sessions({"course": str(course.id), "status": "scheduled",
                                           "from": day.isoformat(),
                                           "to": day.isoformat()}).rows.items
     assert (row.seats_taken, row.seats_available) == (2, 10)
 
 
 def test_bad_filters_are_dropped_with_a_message_not_an_error(app, admin_user):
-    table = admin_sessions.list_sessions({"from": "yesterday", "status": "bogus", "page": "-3"})
+    table = timetable.list_sessions({"from": "yesterday", "status": "bogus", "page": "-3"})
     assert set(table.problems) == {"from", "status"}
     assert table.filters.page == 1

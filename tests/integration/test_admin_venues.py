@@ -1,9 +1,9 @@
 """Admin venue management: UK postcodes checked, soft delete only, audited."""
 import pytest
 
-from app.services import admin_venues
-from app.services.audit import search_audit
-from app.services.errors import InvalidInput, InvalidState
+from app.services.catalogue import venues
+from app.services.core.audit import search_audit
+from app.services.core.errors import InvalidInput, InvalidState
 from factories import SessionFactory, VenueFactory
 
 
@@ -15,7 +15,7 @@ def venue_data(**overrides):
 
 
 def test_create_venue_normalises_the_postcode(app, admin_user):
-    venue = admin_venues.create_venue(admin_user.id, venue_data())
+    venue = venues.create_venue(admin_user.id, venue_data())
     assert venue.postcode == "LS1 5HD"
     assert venue.accessibility_notes == "Step-free.\n\nLift."
     assert search_audit(entity_type="venue", entity_id=venue.id).items[0].after["town"] == "Leeds"
@@ -24,21 +24,21 @@ def test_create_venue_normalises_the_postcode(app, admin_user):
 @pytest.mark.parametrize("postcode", ["LS1", "12345", "QS1 1AA", "LS1 4AP; DROP TABLE", ""])
 def test_a_venue_needs_a_real_uk_postcode(app, admin_user, postcode):
     with pytest.raises(InvalidInput) as caught:
-        admin_venues.create_venue(admin_user.id, venue_data(postcode=postcode))
+        venues.create_venue(admin_user.id, venue_data(postcode=postcode))
     assert "postcode" in caught.value.fields
 
 
 def test_missing_fields_are_all_reported(app, admin_user):
     with pytest.raises(InvalidInput) as caught:
-        admin_venues.create_venue(admin_user.id, venue_data(name="", town="", address_line1=""))
+        venues.create_venue(admin_user.id, venue_data(name="", town="", address_line1=""))
     assert set(caught.value.fields) == {"name", "town", "address_line1"}
 
 
 def test_edit_is_audited_before_and_after(app, admin_user):
     venue = VenueFactory(town="Leeds", postcode="LS1 5HD")
-    data = admin_venues.form_values(venue)
+    data = venues.form_values(venue)
     data.update(town="York", postcode="YO1 7HH")
-    admin_venues.update_venue(admin_user.id, venue.id, data)
+    venues.update_venue(admin_user.id, venue.id, data)
     entry = search_audit(entity_type="venue", entity_id=venue.id).items[0]
     assert entry.before == {"town": "Leeds", "postcode": "LS1 5HD"}
     assert entry.after == {"town": "York", "postcode": "YO1 7HH"}
@@ -47,9 +47,9 @@ def test_edit_is_audited_before_and_after(app, admin_user):
 def test_venue_in_use_cannot_be_deleted_but_an_unused_one_can_and_comes_back(app, admin_user):
     busy = SessionFactory().venue
     with pytest.raises(InvalidState):
-        admin_venues.delete_venue(admin_user.id, busy.id)
+        venues.delete_venue(admin_user.id, busy.id)
     idle = VenueFactory()
-    admin_venues.delete_venue(admin_user.id, idle.id)
-    assert idle.id not in [v.id for v in admin_venues.all_venues()]
-    admin_venues.restore_venue(admin_user.id, idle.id)
-    assert idle.id in [v.id for v in admin_venues.all_venues()]
+    venues.delete_venue(admin_user.id, idle.id)
+    assert idle.id not in [v.id for v in venues.all_venues()]
+    venues.restore_venue(admin_user.id, idle.id)
+    assert idle.id in [v.id for v in venues.all_venues()]

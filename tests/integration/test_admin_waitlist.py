@@ -7,10 +7,10 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import OutboxEvent, WaitlistEntry, WaitlistStatus, utcnow
-from app.services import admin_waitlist
-from app.services.audit import search_audit
-from app.services.errors import InvalidInput, InvalidState
-from app.services.notifications import WAITLIST_OFFER_MADE
+from app.services.bookings import waitlist
+from app.services.core.audit import search_audit
+from app.services.core.errors import InvalidInput, InvalidState
+from app.services.messaging.notifications import WAITLIST_OFFER_MADE
 from admin_helpers import paid_booking
 from factories import SessionFactory
 
@@ -31,7 +31,7 @@ def test_offer_goes_to_the_first_person_whose_request_fits(app, admin_user):
     second = add(session.id, "Ben Second", seats=1, created_minutes_ago=20)
     add(session.id, "Cat Third", seats=1, created_minutes_ago=10)
 
-    entry = admin_waitlist.offer_next(admin_user.id, session.id, hours="12")
+    entry = waitlist.offer_next(admin_user.id, session.id, hours="12")
 
     assert entry.id == second.id and entry.status == WaitlistStatus.OFFERED
     assert entry.offer_expires_at - entry.offered_at == timedelta(hours=12)
@@ -49,9 +49,9 @@ def test_seats_under_an_unexpired_offer_are_not_offered_twice(app, admin_user):
     paid_booking(session.id, 1)
     add(session.id, "Ann First", created_minutes_ago=30)
     add(session.id, "Ben Second", created_minutes_ago=20)
-    admin_waitlist.offer_next(admin_user.id, session.id)
+    waitlist.offer_next(admin_user.id, session.id)
     with pytest.raises(InvalidState, match="No seats"):
-        admin_waitlist.offer_next(admin_user.id, session.id)
+        waitlist.offer_next(admin_user.id, session.id)
 
 
 def test_a_lapsed_offer_frees_its_seats_for_the_next_person(app, admin_user):
@@ -59,14 +59,14 @@ def test_a_lapsed_offer_frees_its_seats_for_the_next_person(app, admin_user):
     paid_booking(session.id, 1)
     first = add(session.id, "Ann First", created_minutes_ago=30)
     second = add(session.id, "Ben Second", created_minutes_ago=20)
-    admin_waitlist.offer_next(admin_user.id, session.id, hours=1)
+    waitlist.offer_next(admin_user.id, session.id, hours=1)
     later = utcnow() + timedelta(hours=2)
-    view = admin_waitlist.session_waitlist(session.id, now=later)
+    view = waitlist.session_waitlist(session.id, now=later)
     assert [e.is_lapsed for e in view.entries] == [True, False]
-    assert admin_waitlist.offer_next(admin_user.id, session.id, now=later).id == second.id
+    assert waitlist.offer_next(admin_user.id, session.id, now=later).id == second.id
     # ... and the first can be offered again once seats allow (here: none left).
     with pytest.raises(InvalidState):
-        admin_waitlist.offer(admin_user.id, first.id, now=later)
+        waitlist.offer(admin_user.id, first.id, now=later)
 
 
 def test_no_offer_when_the_session_is_full(app, admin_user):
@@ -74,25 +74,25 @@ def test_no_offer_when_the_session_is_full(app, admin_user):
     paid_booking(session.id, 1)
     add(session.id, "Ann First")
     with pytest.raises(InvalidState):
-        admin_waitlist.offer_next(admin_user.id, session.id)
+        waitlist.offer_next(admin_user.id, session.id)
 
 
 def test_add_and_remove_are_audited(app, admin_user):
     session = SessionFactory()
-    entry = admin_waitlist.add_entry(admin_user.id, session.id, {
+    entry = waitlist.add_entry(admin_user.id, session.id, {
         "name": "Dee Phone", "email": "dee@example.com", "phone": "07700 900123", "seats": "2"})
     assert entry.phone == "+447700900123"
-    admin_waitlist.remove(admin_user.id, entry.id)
+    waitlist.remove(admin_user.id, entry.id)
     assert db.session.get(WaitlistEntry, entry.id).status == WaitlistStatus.CANCELLED
     actions = [e.action for e in search_audit(entity_type="waitlist", entity_id=entry.id).items]
     assert actions == ["waitlist.remove", "waitlist.add"]
-    assert admin_waitlist.session_waitlist(session.id).entries == []
+    assert waitlist.session_waitlist(session.id).entries == []
 
 
 def test_bad_waitlist_entries_are_refused_per_field(app, admin_user):
     session = SessionFactory()
     with pytest.raises(InvalidInput) as caught:
-        admin_waitlist.add_entry(admin_user.id, session.id,
+        waitlist.add_entry(admin_user.id, session.id,
                                  {"name": "", "email": "x", "phone": "123", "seats": "0"})
     assert set(caught.value.fields) == {"name", "email", "phone", "seats"}
 
@@ -101,6 +101,6 @@ def test_overview_lists_upcoming_sessions_with_people_waiting(app, admin_user):
     busy, quiet = SessionFactory(capacity=3), SessionFactory()
     add(busy.id, "Ann First")
     add(busy.id, "Ben Second")
-    page = admin_waitlist.overview()
+    page = waitlist.overview()
     assert [(s.session.id, s.waiting, s.seats_available) for s in page.items] == [(busy.id, 2, 3)]
     assert quiet.id not in [s.session.id for s in page.items]

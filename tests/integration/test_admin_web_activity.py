@@ -1,7 +1,7 @@
 """The activity feed and alerts pages."""
 from app.extensions import db
 from app.models import Alert, Severity
-from app.services.audit import record_audit
+from app.services.core.audit import record_audit
 from admin_helpers import assert_admin_only
 
 

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Booking, BookingStatus, OutboxEvent, Payment, Refund, utcnow
-from app.services import admin_bookings
+from app.services.bookings import office
 from admin_helpers import assert_admin_only, held_booking, paid_booking
 from factories import BookingFactory, CourseFactory, SessionFactory
 
@@ -62,7 +62,7 @@ def test_resend_records_the_request_and_says_so(app, admin_client):
     page = admin_client.get(response.headers["Location"]).get_data(as_text=True)
     assert "The confirmation is on its way to priya@example.com again." in page
     assert db.session.scalar(select(OutboxEvent).where(
-        OutboxEvent.event_type == admin_bookings.CONFIRMATION_RESEND_REQUESTED)) is not None
+        OutboxEvent.event_type == office.CONFIRMATION_RESEND_REQUESTED)) is not None
 
 
 def test_name_errors_are_shown_next_to_the_attendee(app, admin_client):

@@ -3,8 +3,8 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Alert, OutboxEvent, Severity
-from app.services import events
-from app.services.alerts import open_alerts, raise_alert
+from app.services.core import events
+from app.services.core.alerts import open_alerts, raise_alert
 
 
 def test_alert_is_stored_and_announced(app):

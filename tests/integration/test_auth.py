@@ -12,8 +12,10 @@ from sqlalchemy import func, select
 from app.config import load_config
 from app.extensions import db
 from app.models import AuditLog, OutboxEvent, Role
-from app.services import auth, dispatcher, passwords
-from app.services.accounts import deactivate_staff_user
+from app.services.staff import auth
+from app.services.background import dispatcher
+from app.services.staff import passwords
+from app.services.staff.accounts import deactivate_staff_user
 from staff_helpers import STAFF_PASSWORD
 
 NEW_PASSWORD = "kettle-moorland-sixpence"

@@ -8,9 +8,9 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Booking, BookingStatus, utcnow
-from app.services import booking as svc
-from app.services import idempotency
-from app.services.errors import SeatsUnavailable
+from app.services.bookings import holds as svc
+from app.services.bookings import idempotency
+from app.services.core.errors import SeatsUnavailable
 from factories import SessionFactory, booking_request
 
 POLICY = svc.BookingPolicy(hold_minutes=30, max_seats=12)

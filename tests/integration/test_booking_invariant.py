@@ -7,8 +7,8 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from app.extensions import db
 from app.models import Booking, BookingStatus, utcnow
-from app.services import booking as svc
-from app.services.errors import DomainError, InvalidState, SeatsUnavailable
+from app.services.bookings import holds as svc
+from app.services.core.errors import DomainError, InvalidState, SeatsUnavailable
 from factories import SessionFactory, booking_request
 
 POLICY = svc.BookingPolicy(hold_minutes=30, max_seats=5)

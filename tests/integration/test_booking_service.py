@@ -1,11 +1,11 @@
-"""Rules of app.services.booking: holds, confirmation, cancellation, expiry, capacity."""
+"""Rules of app.services.bookings.holds: holds, confirmation, cancellation, expiry, capacity."""
 from datetime import timedelta
 
 import pytest
 
 from app.models import BookingStatus, utcnow
-from app.services import booking as svc
-from app.services.errors import (
+from app.services.bookings import holds as svc
+from app.services.core.errors import (
     InvalidInput, InvalidState, NotFound, SeatsUnavailable, SessionNotBookable,
 )
 from factories import BookingFactory, SessionFactory, booking_request

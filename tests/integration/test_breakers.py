@@ -12,10 +12,11 @@ from app.extensions import db
 from app.models import (
     Alert, Booking, BookingStatus, OutboxEvent, Payment, PaymentStatus, RefundStatus, utcnow,
 )
-from app.services import booking as booking_service
-from app.services import events, payments
-from app.services.booking import BookingPolicy
-from app.services.errors import PaymentUnavailable
+from app.services.bookings import holds as booking_service
+from app.services.core import events
+from app.services import payments
+from app.services.bookings.holds import BookingPolicy
+from app.services.core.errors import PaymentUnavailable
 from factories import SessionFactory, booking_request
 from fakes.stripe_server import event, post_event, stripe_config, stripe_server  # noqa: F401
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Course, Role, User
-from app.services import passwords
+from app.services.staff import passwords
 
 
 @pytest.fixture
@@ -199,7 +199,7 @@ def test_cleanup_expires_stale_holds_and_purges_old_keys(app):
 
     from app.extensions import db
     from app.models import Booking, BookingStatus, IdempotencyRecord, utcnow
-    from app.services import booking as booking_service
+    from app.services.bookings import holds as booking_service
     from factories import SessionFactory, booking_request
 
     session = SessionFactory(capacity=3)

@@ -13,10 +13,11 @@ from sqlalchemy import String, Text, func, select
 from app.extensions import db
 from app.models import Attendee, Booking, BookingStatus, Course, CourseSession, Role, User, Venue
 from app.repositories import BookingRepository, unit_of_work
-from app.services import accounts, passwords
-from app.services.booking import REFERENCE_ALPHABET
-from app.services.demo_data import is_empty, seed_demo
-from app.services.errors import InvalidState
+from app.services.staff import accounts
+from app.services.staff import passwords
+from app.services.bookings.holds import REFERENCE_ALPHABET
+from app.demo_data import is_empty, seed_demo
+from app.services.core.errors import InvalidState
 from app.validation import (
     sanitize_html, validate_email, validate_person_name, validate_uk_phone, validate_uk_postcode,
 )

@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Alert, DeliveryStatus, OutboxDelivery, OutboxEvent, Severity, utcnow
 from app.repositories import unit_of_work
-from app.services import dispatcher, events
+from app.services.background import dispatcher
+from app.services.core import events
 
 POLICY = dispatcher.DispatchPolicy(max_attempts=3, backoff_base_seconds=10,
                                    backoff_max_seconds=600, lease_seconds=60, batch_size=10)

@@ -61,7 +61,7 @@ def assert_confirmation(message, reference: str) -> None:
 
 @pytest.fixture
 def app_config(tmp_path):
-    return {"MAIL_BACKEND": "app.services.mail_backend", "MAIL_FILE_PATH": str(tmp_path / "mail"),
+    return {"MAIL_BACKEND": "app.services.messaging.mail_backend", "MAIL_FILE_PATH": str(tmp_path / "mail"),
             "WORKER_POLL_SECONDS": 0}
 
 

@@ -1,5 +1,5 @@
 """Health probes and metrics the operations team watches."""
-from app.services import events
+from app.services.core import events
 from app.repositories import unit_of_work
 
 

@@ -15,9 +15,13 @@ from app.models import (
     DeliveryStatus, OutboxDelivery, Role, SentEmail, Severity, utcnow,
 )
 from app.repositories import unit_of_work
-from app.services import alerts, certificates, dispatcher, events, notifications
-from app.services import booking as svc
-from app.services.manage_links import manage_token
+from app.services.core import alerts
+from app.services.staff import certificates
+from app.services.background import dispatcher
+from app.services.core import events
+from app.services.messaging import notifications
+from app.services.bookings import holds as svc
+from app.services.bookings.manage_links import manage_token
 from factories import UserFactory, booking_request
 from notify_helpers import (
     BASE_URL, confirmed_booking, deliver_all, parse, parts, summer_session, summer_start,

@@ -12,11 +12,11 @@ from sqlalchemy import func, select, text
 from app.extensions import db
 from app.models import Alert, utcnow
 from app.repositories import unit_of_work
-from app.services import booking as svc
-from app.services import realtime
-from app.services.errors import InvalidInput
-from app.services.realtime_pg import APPLICATION_NAME
-from app.services.realtime_hub import Rooms, SubscriberRegistry, Subscription, Target
+from app.services.bookings import holds as svc
+from app.services.realtime import announce
+from app.services.core.errors import InvalidInput
+from app.services.realtime.pg_notify import APPLICATION_NAME
+from app.services.realtime.hub import Rooms, SubscriberRegistry, Subscription, Target
 from factories import CourseFactory, SessionFactory, booking_request
 
 POLICY = svc.BookingPolicy(hold_minutes=30, max_seats=6)
@@ -225,14 +225,14 @@ def test_a_lapsed_hold_is_rebroadcast_at_its_expiry_without_any_transaction(live
 ])
 def test_bad_subscriptions_are_refused(query, problem):
     with pytest.raises(InvalidInput) as err:
-        realtime.parse_rooms(query.get("session", []), query.get("course"))
+        announce.parse_rooms(query.get("session", []), query.get("course"))
     assert problem in err.value.fields
 
 
 def test_subscriptions_parse_ids_courses_and_all():
-    assert realtime.parse_rooms(["3", "5", "3"], None) == Rooms(session_ids=frozenset({3, 5}))
-    assert realtime.parse_rooms([], "first-aid-at-work") == Rooms(course_slug="first-aid-at-work")
-    assert realtime.parse_rooms([], "").is_all_upcoming
+    assert announce.parse_rooms(["3", "5", "3"], None) == Rooms(session_ids=frozenset({3, 5}))
+    assert announce.parse_rooms([], "first-aid-at-work") == Rooms(course_slug="first-aid-at-work")
+    assert announce.parse_rooms([], "").is_all_upcoming
 
 
 # -- the listener survives losing its connection -------------------------------------------
@@ -314,9 +314,9 @@ def fake_redis():
 def redis_transport(server, **kwargs):
     import fakeredis
 
-    from app.services.realtime_redis import RedisTransport
+    from app.services.realtime.redis_pubsub import RedisTransport
 
-    return RedisTransport("redis://unused", realtime.CHANNEL, resync="resync",
+    return RedisTransport("redis://unused", announce.CHANNEL, resync="resync",
                           client=fakeredis.FakeRedis(server=server), min_backoff=0.01,
                           max_backoff=0.05, **kwargs)
 

@@ -8,9 +8,10 @@ from app.extensions import db
 from app.models import (
     Attendee, AuditLog, BookingStatus, CourseSession, OutboxEvent, Role, SessionStatus, utcnow,
 )
-from app.services import events, roster
-from app.services.certificates import CERTIFICATE_ISSUED
-from app.services.errors import InvalidState, NotFound
+from app.services.core import events
+from app.services.staff import roster
+from app.services.staff.certificates import CERTIFICATE_ISSUED
+from app.services.core.errors import InvalidState, NotFound
 from factories import AttendeeFactory, BookingFactory, SessionFactory
 
 HTMX = {"HX-Request": "true"}

@@ -8,7 +8,7 @@ import pytest
 from app.extensions import db
 from app.models import utcnow
 from app.repositories import unit_of_work
-from app.services import certificates
+from app.services.staff import certificates
 from notify_helpers import confirmed_booking
 
 

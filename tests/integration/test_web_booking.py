@@ -10,9 +10,9 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from app.models import BookingStatus, utcnow
-from app.services import booking as booking_service
+from app.services.bookings import holds as booking_service
 from app.services import payments
-from app.services.manage_links import manage_token
+from app.services.bookings.manage_links import manage_token
 from app.web.forms import form_to_booking_data
 from factories import AttendeeFactory, BookingFactory, SessionFactory
 

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import DeliveryStatus, OutboxDelivery, SentEmail, utcnow
 from app.repositories import unit_of_work
-from app.services import events
+from app.services.core import events
 from notify_helpers import confirmed_booking, deliver_all
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -84,7 +84,7 @@ def test_three_worker_processes_never_deliver_one_event_twice(app, database_url,
 
 @pytest.fixture
 def app_config(tmp_path):
-    return {"MAIL_BACKEND": "app.services.mail_backend", "MAIL_FILE_PATH": str(tmp_path / "mail"),
+    return {"MAIL_BACKEND": "app.services.messaging.mail_backend", "MAIL_FILE_PATH": str(tmp_path / "mail"),
             "OUTBOX_LEASE_SECONDS": worker_process.LEASE_SECONDS,
             "PUBLIC_BASE_URL": "https://book.reactfasttraining.co.uk"}
 

@@ -22,7 +22,7 @@ from app import create_app
 from app.extensions import db
 from app.models import CourseSession, utcnow
 from app.repositories import unit_of_work
-from app.services import booking as svc
+from app.services.bookings import holds as svc
 from conftest import make_test_config, migrate_database
 from factories import CourseFactory, SessionFactory, VenueFactory, booking_request
 from gunicorn_server import GunicornServer

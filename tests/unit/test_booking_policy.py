@@ -3,7 +3,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from app.services.booking import BookingPolicy
+from app.services.bookings.holds import BookingPolicy
 
 START = datetime(2026, 6, 1, 8, 0, tzinfo=timezone.utc)
 POLICY = BookingPolicy(full_refund_days=14, no_refund_hours=72, name_change_cutoff_hours=24)

@@ -2,7 +2,7 @@
 import random
 from datetime import timedelta
 
-from app.services.dispatcher import DispatchPolicy
+from app.services.background.dispatcher import DispatchPolicy
 
 POLICY = DispatchPolicy(backoff_base_seconds=30, backoff_max_seconds=3600)
 

@@ -1,7 +1,7 @@
 """Which slot a scheduled job is due for: minutes, hours, and UK-local daily times."""
 from datetime import datetime, time, timezone
 
-from app.services.scheduler import JOBS, Job
+from app.services.background.scheduler import JOBS, Job
 
 
 def job(**kwargs) -> Job:

@@ -6,7 +6,7 @@ from app.config import ConfigError, load_config
 
 def test_embedded_default_writes_eml_files_under_the_instance_folder():
     config = load_config("/srv/instance", {})
-    assert config["MAIL_BACKEND"] == "app.services.mail_backend"
+    assert config["MAIL_BACKEND"] == "app.services.messaging.mail_backend"
     assert config["MAIL_FILE_PATH"] == "/srv/instance/mail"
     assert config["RUN_WORKER_IN_PROCESS"] is True
 
@@ -26,7 +26,7 @@ def test_production_runs_separate_workers_and_prints_no_demo_vat_number():
 
 
 @pytest.mark.parametrize("name, expected", [
-    ("locmem", "locmem"), ("FILE", "app.services.mail_backend"), ("console", "console")])
+    ("locmem", "locmem"), ("FILE", "app.services.messaging.mail_backend"), ("console", "console")])
 def test_backends_by_name(name, expected):
     assert load_config("/i", {"MAIL_BACKEND": name})["MAIL_BACKEND"] == expected
 

@@ -1,8 +1,8 @@
 """Manage links are signed: only the token we issued opens a booking."""
 import pytest
 
-from app.services.errors import InvalidToken
-from app.services.manage_links import check_manage_token, manage_token
+from app.services.core.errors import InvalidToken
+from app.services.bookings.manage_links import check_manage_token, manage_token
 
 SECRET = "s3cret"
 

@@ -2,7 +2,7 @@
 import pytest
 from argon2 import PasswordHasher
 
-from app.services.passwords import hash_password, needs_rehash, verify_password
+from app.services.staff.passwords import hash_password, needs_rehash, verify_password
 
 
 @pytest.fixture(scope="module")

@@ -28,10 +28,10 @@ from app.extensions import db
 from app.models import Booking, BookingStatus, Payment, PaymentStatus, Severity, utcnow
 from app.repositories import SessionRepository, unit_of_work
 from app.repositories.payments import PaymentRepository, RefundRepository
-from app.services import events
-from app.services.alerts import raise_alert
-from app.services.booking import confirm_booking, get_booking
-from app.services.errors import HoldExpired, InvalidInput, InvalidState, PaymentUnavailable
+from app.services.core import events
+from app.services.core.alerts import raise_alert
+from app.services.bookings.holds import confirm_booking, get_booking
+from app.services.core.errors import HoldExpired, InvalidInput, InvalidState, PaymentUnavailable
 from app.services.payments import refunds, settlement
 from app.services.payments.errors import CardPaymentsPaused
 from app.services.payments.gateway import (

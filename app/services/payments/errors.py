@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from app.services.errors import DomainError, PaymentUnavailable
+from app.services.core.errors import DomainError, PaymentUnavailable
 
 
 class CardPaymentsPaused(PaymentUnavailable):

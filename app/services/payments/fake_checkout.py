@@ -16,7 +16,7 @@ from datetime import datetime
 
 from app.models import Booking, Payment, PaymentStatus, utcnow
 from app.repositories.payments import PaymentRepository
-from app.services.errors import NotFound
+from app.services.core.errors import NotFound
 from app.services.payments import webhooks
 from app.services.payments.fake_gateway import FakeGateway
 from app.services.payments.runtime import runtime

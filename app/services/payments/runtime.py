@@ -18,7 +18,7 @@ from datetime import datetime
 from flask import Flask, current_app
 
 from app.models import Severity
-from app.services.booking import BookingPolicy
+from app.services.bookings.holds import BookingPolicy
 from app.services.payments.breakers import STATE_OPEN, Breakers
 from app.services.payments.fake_gateway import FakeGateway
 from app.services.payments.gateway import PaymentGateway
@@ -94,7 +94,7 @@ def _alert_on_breaker_change(name: str, old: str, new: str, opened_at: datetime 
     breaker opens, one per opening even when several processes notice it."""
     if new != STATE_OPEN:
         return
-    from app.services.alerts import raise_alert
+    from app.services.core.alerts import raise_alert
 
     what = {"payments": "Card payments (Stripe Checkout) are failing",
             "refunds": "Refunds through Stripe are failing",

@@ -34,10 +34,10 @@ from app.extensions import db
 from app.models import Booking, BookingStatus, Payment, PaymentStatus, Severity, WebhookStatus
 from app.repositories import SessionRepository
 from app.repositories.payments import PaymentRepository, WebhookEventRepository
-from app.services import events
-from app.services.alerts import raise_alert
-from app.services.booking import cancel_booking, confirm_booking
-from app.services.errors import InvalidState, SeatsUnavailable
+from app.services.core import events
+from app.services.core.alerts import raise_alert
+from app.services.bookings.holds import cancel_booking, confirm_booking
+from app.services.core.errors import InvalidState, SeatsUnavailable
 from app.services.payments import refunds
 from app.services.payments.gateway import CheckoutSession
 from app.services.payments.runtime import runtime

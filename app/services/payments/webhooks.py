@@ -11,7 +11,7 @@ with an event it built and signed the same way.
   before anything is read or written.
 * **Once per event id**: the WebhookEvent row is inserted *first*, in the same
   transaction as the changes the event makes (the pattern of
-  app.services.idempotency). A replay finds the unique ``event_id`` taken and
+  app.services.bookings.idempotency). A replay finds the unique ``event_id`` taken and
   changes nothing. Concurrent duplicate deliveries queue on the unique index
   (PostgreSQL) or the writer lock (SQLite); the loser's insert fails after the
   winner commits and it answers "duplicate". If applying fails, the whole

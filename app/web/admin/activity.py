@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from flask import render_template, request, url_for
 
-from app.services import admin_activity
-from app.services.admin_common import page_number
-from app.services.errors import DomainError
+from app.services.core import activity as activity_service
+from app.services.core.inputs import page_number
+from app.services.core.errors import DomainError
 from app.web.access import admin_required
 from app.web.admin.blueprint import bp
 from app.web.admin.common import actor_id, flash_error, flash_success, page_or_fragment, see_other
@@ -15,16 +15,16 @@ from app.web.admin.forms import CsrfForm
 @bp.get("/activity")
 @admin_required
 def activity():
-    feed = admin_activity.activity_feed(request.args)
+    feed = activity_service.activity_feed(request.args)
     return page_or_fragment("admin/activity.html", "fragments/_admin_activity_table.html",
-                            feed=feed, entity_types=admin_activity.ENTITY_TYPES)
+                            feed=feed, entity_types=activity_service.ENTITY_TYPES)
 
 
 @bp.get("/alerts")
 @admin_required
 def alerts():
     show_all = request.args.get("all") == "1"
-    results = admin_activity.list_alerts(open_only=not show_all,
+    results = activity_service.list_alerts(open_only=not show_all,
                                          page=page_number(request.args.get("page")))
     return render_template("admin/alerts.html", results=results, show_all=show_all,
                            form=CsrfForm(formdata=None))
@@ -35,7 +35,7 @@ def alerts():
 def alert_acknowledge(alert_id: int):
     if CsrfForm().validate_on_submit():
         try:
-            admin_activity.acknowledge_alert(actor_id(), alert_id)
+            activity_service.acknowledge_alert(actor_id(), alert_id)
         except DomainError as exc:
             flash_error(exc.message)
         else:

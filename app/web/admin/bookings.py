@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from flask import current_app, redirect, render_template, request, url_for
 
-from app.services import admin_bookings, admin_sessions
-from app.services.errors import DomainError
+from app.services.bookings import office
+
+from app.services.catalogue import timetable
+from app.services.core.errors import DomainError
 from app.web.access import admin_required
 from app.web.admin.blueprint import bp
 from app.web.admin.common import (
@@ -24,11 +26,11 @@ from app.web.forms import AttendeeForm, ContactForm, apply_errors, rename_form
 @bp.get("/bookings")
 @admin_required
 def bookings():
-    table = admin_bookings.search_bookings(request.args)
+    table = office.search_bookings(request.args)
     return page_or_fragment("admin/bookings.html", "fragments/_admin_bookings_table.html",
-                            table=table, statuses=admin_bookings.STATUS_FILTERS,
-                            date_fields=admin_bookings.DATE_FIELDS,
-                            sessions=admin_sessions.upcoming_choices())
+                            table=table, statuses=office.STATUS_FILTERS,
+                            date_fields=office.DATE_FIELDS,
+                            sessions=timetable.upcoming_choices())
 
 
 def _session_label(course_session) -> str:
@@ -45,7 +47,7 @@ def _transfer_form(detail) -> TransferForm:
 
 
 def _detail_page(reference: str, *, status: int = 200, **forms):
-    detail = admin_bookings.booking_detail(reference)
+    detail = office.booking_detail(reference)
     booking = detail.booking
     context = {
         "detail": detail, "booking": booking,
@@ -69,7 +71,7 @@ def booking_detail(reference: str):
 def booking_resend(reference: str):
     if CsrfForm().validate_on_submit():
         try:
-            booking = admin_bookings.resend_confirmation(actor_id(), reference)
+            booking = office.resend_confirmation(actor_id(), reference)
         except DomainError as exc:
             flash_error(exc.message)
         else:
@@ -80,12 +82,12 @@ def booking_resend(reference: str):
 @bp.post("/bookings/<reference>/names")
 @admin_required
 def booking_names(reference: str):
-    booking = admin_bookings.booking_detail(reference).booking
+    booking = office.booking_detail(reference).booking
     form = rename_form(request.form, booking.attendees)
     if form.validate_on_submit():
         names = {entry.position: entry.name.data for entry in form.attendee_forms}
         try:
-            admin_bookings.rename_attendees(actor_id(), reference, names)
+            office.rename_attendees(actor_id(), reference, names)
         except DomainError as exc:
             apply_errors(form, exc.fields)
             return _detail_page(reference, status=422, rename=form,
@@ -97,11 +99,11 @@ def booking_names(reference: str):
 @bp.post("/bookings/<reference>/transfer")
 @admin_required
 def booking_transfer(reference: str):
-    detail = admin_bookings.booking_detail(reference)
+    detail = office.booking_detail(reference)
     form = _transfer_form(detail)
     if form.validate_on_submit():
         try:
-            booking = admin_bookings.transfer_booking(actor_id(), reference, form.session_id.data)
+            booking = office.transfer_booking(actor_id(), reference, form.session_id.data)
         except DomainError as exc:
             problem = show_error(form, exc)
             return _detail_page(reference, status=422 if exc.fields else exc.status,
@@ -118,7 +120,7 @@ def booking_mark_paid(reference: str):
     form = MarkPaidForm()
     if form.validate_on_submit():
         try:
-            admin_bookings.mark_paid(actor_id(), reference, form.method.data, form.note.data)
+            office.mark_paid(actor_id(), reference, form.method.data, form.note.data)
         except DomainError as exc:
             problem = show_error(form, exc)
             return _detail_page(reference, status=422 if exc.fields else exc.status,
@@ -131,12 +133,12 @@ def booking_mark_paid(reference: str):
 @bp.route("/bookings/<reference>/cancel", methods=["GET", "POST"])
 @admin_required
 def booking_cancel(reference: str):
-    detail = admin_bookings.booking_detail(reference)
+    detail = office.booking_detail(reference)
     form = CancelBookingForm()
     problem = None
     if request.method == "POST" and form.validate_on_submit() and is_confirmed():
         try:
-            booking = admin_bookings.cancel_booking(actor_id(), reference, policy=policy(),
+            booking = office.cancel_booking(actor_id(), reference, policy=policy(),
                                                     refund=form.refund.data)
         except DomainError as exc:
             problem = show_error(form, exc)
@@ -145,7 +147,7 @@ def booking_cancel(reference: str):
             flash_success("Booking cancelled; its seats are free again."
                           + (f" {pounds(owed)} is being refunded." if owed else ""))
             return see_other(url_for("admin.booking_detail", reference=reference))
-    preview = admin_bookings.refund_preview(detail.booking, policy())
+    preview = office.refund_preview(detail.booking, policy())
     return render_template("admin/booking_cancel.html", form=form, booking=detail.booking,
                            preview=preview, problem=problem), 422 if problem else 200
 
@@ -153,12 +155,12 @@ def booking_cancel(reference: str):
 @bp.route("/bookings/<reference>/refund", methods=["GET", "POST"])
 @admin_required
 def booking_refund(reference: str):
-    detail = admin_bookings.booking_detail(reference)
+    detail = office.booking_detail(reference)
     form = RefundForm()
     problem = None
     if request.method == "POST" and form.validate_on_submit() and is_confirmed():
         try:
-            refund = admin_bookings.refund_booking(actor_id(), reference, form.amount.data)
+            refund = office.refund_booking(actor_id(), reference, form.amount.data)
         except DomainError as exc:
             problem = show_error(form, exc)
         else:
@@ -178,7 +180,7 @@ def _manual_forms(formdata, seats: int):
     max_seats = current_app.config["MAX_SEATS_PER_BOOKING"]
     form.seats.choices = options((n, str(n)) for n in range(1, max_seats + 1))
     form.session_id.choices = options([("", "Choose a session")] + [
-        (s.id, _session_label(s)) for s in admin_sessions.upcoming_choices()])
+        (s.id, _session_label(s)) for s in timetable.upcoming_choices()])
     form.contact = ContactForm(formdata, prefix="contact")
     form.attendee_forms = [AttendeeForm(formdata, prefix=f"attendees-{i}") for i in range(seats)]
     return form
@@ -201,7 +203,7 @@ def booking_new():
     problem, status = None, 200
     if posted and request.form.get("action") != "refresh" and form.validate_on_submit():
         try:
-            booking = admin_bookings.create_manual_booking(actor_id(), request.form,
+            booking = office.create_manual_booking(actor_id(), request.form,
                                                            policy=policy())
         except DomainError as exc:
             placed = {k: v for k, v in exc.fields.items() if k in ("session_id", "method", "note")}

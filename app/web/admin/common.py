@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from flask import current_app, flash, make_response, redirect, render_template, request
 from flask_login import current_user
 
-from app.services.booking import BookingPolicy
-from app.services.errors import DomainError
+from app.services.bookings.holds import BookingPolicy
+from app.services.core.errors import DomainError
 from app.validation import format_uk_phone
 from app.web.admin.blueprint import bp
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from flask import redirect, render_template, request, url_for
 
-from app.services import admin_courses
-from app.services.admin_common import page_number
-from app.services.errors import DomainError
+from app.services.catalogue import courses as courses_service
+from app.services.core.inputs import page_number
+from app.services.core.errors import DomainError
 from app.web.access import admin_required
 from app.web.admin.blueprint import bp
 from app.web.admin.common import (
@@ -20,7 +20,7 @@ from app.web.admin.forms import ConfirmForm, CourseForm, CsrfForm
 def courses():
     show_deleted = request.args.get("deleted") == "1"
     text = (request.args.get("q") or "")[:100]
-    results = admin_courses.list_courses(text=text, include_deleted=show_deleted,
+    results = courses_service.list_courses(text=text, include_deleted=show_deleted,
                                          page=page_number(request.args.get("page")))
     params = {"q": text or None, "deleted": "1" if show_deleted else None}
     return page_or_fragment("admin/courses.html", "fragments/_admin_courses_table.html",
@@ -35,7 +35,7 @@ def course_new():
     problem = None
     if form.validate_on_submit():
         try:
-            course = admin_courses.create_course(actor_id(), form_data(form))
+            course = courses_service.create_course(actor_id(), form_data(form))
         except DomainError as exc:
             problem = show_error(form, exc)
         else:
@@ -48,12 +48,12 @@ def course_new():
 @bp.route("/courses/<int:course_id>", methods=["GET", "POST"])
 @admin_required
 def course_edit(course_id: int):
-    course = admin_courses.get_course(course_id)
-    form = CourseForm(data=admin_courses.form_values(course))
+    course = courses_service.get_course(course_id)
+    form = CourseForm(data=courses_service.form_values(course))
     problem = None
     if form.validate_on_submit():
         try:
-            admin_courses.update_course(actor_id(), course_id, form_data(form))
+            courses_service.update_course(actor_id(), course_id, form_data(form))
         except DomainError as exc:
             problem = show_error(form, exc)
         else:
@@ -70,7 +70,7 @@ def course_set_active(course_id: int):
     if form.validate_on_submit():
         active = request.form.get("active") == "1"
         try:
-            course = admin_courses.set_course_active(actor_id(), course_id, active)
+            course = courses_service.set_course_active(actor_id(), course_id, active)
         except DomainError as exc:
             flash_error(exc.message)
         else:
@@ -81,11 +81,11 @@ def course_set_active(course_id: int):
 @bp.route("/courses/<int:course_id>/delete", methods=["GET", "POST"])
 @admin_required
 def course_delete(course_id: int):
-    course = admin_courses.get_course(course_id)
+    course = courses_service.get_course(course_id)
     form = ConfirmForm()
     if request.method == "POST" and form.validate_on_submit() and is_confirmed():
         try:
-            admin_courses.delete_course(actor_id(), course_id)
+            courses_service.delete_course(actor_id(), course_id)
         except DomainError as exc:
             flash_error(exc.message)
             return see_other(url_for("admin.course_edit", course_id=course_id))
@@ -104,6 +104,6 @@ def course_delete(course_id: int):
 def course_restore(course_id: int):
     form = CsrfForm()
     if form.validate_on_submit():
-        course = admin_courses.restore_course(actor_id(), course_id)
+        course = courses_service.restore_course(actor_id(), course_id)
         flash_success(f"'{course.title}' restored.")
     return see_other(url_for("admin.course_edit", course_id=course_id))

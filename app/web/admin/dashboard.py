@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import render_template
 
-from app.services import admin_activity
+from app.services.core import activity
 from app.web.access import admin_required
 from app.web.admin.blueprint import bp
 
@@ -11,4 +11,4 @@ from app.web.admin.blueprint import bp
 @bp.get("/")
 @admin_required
 def dashboard():
-    return render_template("admin/dashboard.html", board=admin_activity.dashboard())
+    return render_template("admin/dashboard.html", board=activity.dashboard())

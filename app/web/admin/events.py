@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import render_template, request, url_for
 
-from app.services import admin_activity
+from app.services.core import activity
 from app.web.access import admin_required
 from app.web.admin.blueprint import bp
 from app.web.admin.common import actor_id, flash_success, see_other
@@ -13,7 +13,7 @@ from app.web.admin.forms import CsrfForm
 @bp.get("/events")
 @admin_required
 def events():
-    return render_template("admin/events.html", deliveries=admin_activity.dead_letters(),
+    return render_template("admin/events.html", deliveries=activity.dead_letters(),
                            form=CsrfForm(formdata=None))
 
 
@@ -26,7 +26,7 @@ def events_replay():
             ids = None
         else:
             ids = [int(v) for v in request.form.getlist("delivery_id") if v.isdigit()]
-        count = admin_activity.replay_dead_letters(actor_id(), ids) if ids != [] else 0
+        count = activity.replay_dead_letters(actor_id(), ids) if ids != [] else 0
         flash_success(f"{count} deliver{'y' if count == 1 else 'ies'} queued again.")
     return see_other(url_for("admin.events"))
 
@@ -35,6 +35,6 @@ def events_replay():
 @admin_required
 def event_replay(delivery_id: int):
     if CsrfForm().validate_on_submit():
-        count = admin_activity.replay_dead_letters(actor_id(), [delivery_id])
+        count = activity.replay_dead_letters(actor_id(), [delivery_id])
         flash_success("Delivery queued again." if count else "That delivery is not dead.")
     return see_other(url_for("admin.events"))

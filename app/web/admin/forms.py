@@ -21,10 +21,9 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 
-from app.services import (
-    admin_bookings, admin_courses, admin_sessions, admin_venues, admin_waitlist,
-)
-from app.services.auth import password_problem
+from app.services.bookings import office, waitlist
+from app.services.catalogue import courses, timetable, venues
+from app.services.staff.auth import password_problem
 from app.validation import FieldError, validate_email, validate_person_name
 
 
@@ -67,7 +66,7 @@ class ConfirmForm(FlaskForm):
 
 # -- courses and venues --------------------------------------------------------------------
 class CourseForm(FlaskForm):
-    R = admin_courses.RULES
+    R = courses.RULES
     title = StringField("Title", [Rule(R["title"])])
     slug = StringField("Web address", [Rule(R["slug"])],
                        description="Lower-case words joined by hyphens. Left blank, it is made "
@@ -95,7 +94,7 @@ class CourseForm(FlaskForm):
 
 
 class VenueForm(FlaskForm):
-    R = admin_venues.RULES
+    R = venues.RULES
     name = StringField("Name", [Rule(R["name"])])
     address_line1 = StringField("Address", [Rule(R["address_line1"])],
                                 render_kw={"autocomplete": "address-line1"})
@@ -112,7 +111,7 @@ class VenueForm(FlaskForm):
 
 
 # -- sessions --------------------------------------------------------------------------------
-_S = admin_sessions.RULES
+_S = timetable.RULES
 
 
 class SessionForm(FlaskForm):
@@ -132,9 +131,9 @@ class SessionForm(FlaskForm):
     price = StringField("Price per person (£, optional)", [Rule(_S["price"])],
                         description="Leave blank for the course's price.", render_kw=MONEY)
     repeat = SelectField("Repeat", [Rule(_S["repeat"])], default="none",
-                         choices=options(admin_sessions.REPEATS.items()), validate_choice=False)
+                         choices=options(timetable.REPEATS.items()), validate_choice=False)
     occurrences = StringField("Number of sessions", [Rule(_S["occurrences"])], default="1",
-                              description=f"For a series: up to {admin_sessions.MAX_OCCURRENCES}.",
+                              description=f"For a series: up to {timetable.MAX_OCCURRENCES}.",
                               render_kw=NUMBER)
 
 
@@ -148,7 +147,7 @@ class MoveSessionForm(FlaskForm):
 
 
 class CapacityForm(FlaskForm):
-    capacity = StringField("Seats", [Rule(admin_sessions.CAPACITY_RULE)], render_kw=NUMBER)
+    capacity = StringField("Seats", [Rule(timetable.CAPACITY_RULE)], render_kw=NUMBER)
 
 
 class TrainerAssignForm(FlaskForm):
@@ -157,31 +156,31 @@ class TrainerAssignForm(FlaskForm):
 
 class CancelSessionForm(ConfirmForm):
     reason = TextAreaField("Reason (told to customers, optional)",
-                           [Rule(admin_sessions.REASON_RULE)], render_kw={"rows": "3"})
+                           [Rule(timetable.REASON_RULE)], render_kw={"rows": "3"})
 
 
 # -- bookings --------------------------------------------------------------------------------
 class CancelBookingForm(ConfirmForm):
     refund = RadioField("Refund", default="policy", validate_choice=False,
-                        choices=options(admin_bookings.REFUND_CHOICES.items()))
+                        choices=options(office.REFUND_CHOICES.items()))
 
 
 class RefundForm(ConfirmForm):
-    amount = StringField("Amount to refund (£)", [Rule(admin_bookings.REFUND_AMOUNT_RULE)],
+    amount = StringField("Amount to refund (£)", [Rule(office.REFUND_AMOUNT_RULE)],
                          description="Leave blank to refund everything still refundable.",
                          render_kw=MONEY)
 
 
 class TransferForm(FlaskForm):
-    session_id = SelectField("Move to", [Rule(admin_bookings.SESSION_RULE)],
+    session_id = SelectField("Move to", [Rule(office.SESSION_RULE)],
                              validate_choice=False)
 
 
 class PaymentMethodMixin:
-    method = RadioField("Paid by", [Rule(admin_bookings.METHOD_RULE)], default="invoice",
+    method = RadioField("Paid by", [Rule(office.METHOD_RULE)], default="invoice",
                         choices=options([("invoice", "Invoice"), ("bank_transfer", "Bank transfer")]),
                         validate_choice=False)
-    note = StringField("Payment note (optional)", [Rule(admin_bookings.NOTE_RULE)],
+    note = StringField("Payment note (optional)", [Rule(office.NOTE_RULE)],
                        description="An invoice or purchase order number, a transfer reference.")
 
 
@@ -193,7 +192,7 @@ class ManualBookingForm(PaymentMethodMixin, FlaskForm):
     """Session, payment method and note; the contact and attendee fields are the
     public booking form's (app.web.forms), validated by the booking rules."""
 
-    session_id = SelectField("Session", [Rule(admin_bookings.SESSION_RULE)],
+    session_id = SelectField("Session", [Rule(office.SESSION_RULE)],
                              validate_choice=False)
     seats = SelectField("Number of seats", validate_choice=False)
 
@@ -213,7 +212,7 @@ class TrainerForm(FlaskForm):
 
 
 class WaitlistEntryForm(FlaskForm):
-    W = admin_waitlist.RULES
+    W = waitlist.RULES
     name = StringField("Name", [Rule(W["name"])])
     email = EmailField("Email address", [Rule(W["email"])],
                        render_kw={"spellcheck": "false"})
@@ -223,8 +222,8 @@ class WaitlistEntryForm(FlaskForm):
 
 
 class OfferForm(FlaskForm):
-    hours = StringField("Offer open for (hours)", [Rule(admin_waitlist.HOURS_RULE)],
-                        default=str(admin_waitlist.DEFAULT_OFFER_HOURS), render_kw=NUMBER)
+    hours = StringField("Offer open for (hours)", [Rule(waitlist.HOURS_RULE)],
+                        default=str(waitlist.DEFAULT_OFFER_HOURS), render_kw=NUMBER)
 
 
 class CsrfForm(FlaskForm):

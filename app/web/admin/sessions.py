@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from flask import make_response, redirect, render_template, request, url_for
 
-from app.services import admin_courses, admin_sessions, admin_venues
-from app.services.errors import DomainError
+from app.services.catalogue import courses
+
+from app.services.catalogue import timetable
+
+from app.services.catalogue import venues
+from app.services.core.errors import DomainError
 from app.web.access import admin_required
 from app.web.admin.blueprint import bp
 from app.web.admin.common import (
@@ -21,26 +25,26 @@ from app.web.formatting import pounds
 def _course_choices():
     return options([("", "Choose a course")] + [
         (c.id, c.title + ("" if c.is_active else " (inactive)"))
-        for c in admin_courses.all_courses()])
+        for c in courses.all_courses()])
 
 
 def _venue_choices():
     return options([("", "Choose a venue")] + [(v.id, f"{v.name}, {v.town}")
-                                               for v in admin_venues.all_venues()])
+                                               for v in venues.all_venues()])
 
 
 def _trainer_choices(empty: str = "No trainer yet"):
-    return options([("", empty)] + [(t.id, t.full_name) for t in admin_sessions.trainers()])
+    return options([("", empty)] + [(t.id, t.full_name) for t in timetable.trainers()])
 
 
 @bp.get("/sessions")
 @admin_required
 def sessions():
-    table = admin_sessions.list_sessions(request.args)
+    table = timetable.list_sessions(request.args)
     return page_or_fragment(
         "admin/sessions.html", "fragments/_admin_sessions_table.html", table=table,
-        courses=admin_courses.all_courses(), venues=admin_venues.all_venues(),
-        trainers=admin_sessions.trainers(), statuses=admin_sessions.STATUS_FILTERS)
+        courses=courses.all_courses(), venues=venues.all_venues(),
+        trainers=timetable.trainers(), statuses=timetable.STATUS_FILTERS)
 
 
 @bp.route("/sessions/new", methods=["GET", "POST"])
@@ -53,7 +57,7 @@ def session_new():
     problem = None
     if form.validate_on_submit():
         try:
-            created = admin_sessions.create_sessions(actor_id(), form_data(form))
+            created = timetable.create_sessions(actor_id(), form_data(form))
         except DomainError as exc:
             problem = show_error(form, exc)
         else:
@@ -62,7 +66,7 @@ def session_new():
                 flash_success("Session created.")
                 return redirect(url_for("admin.session_detail", session_id=first.id), code=303)
             flash_success(f"{len(created)} sessions created.")
-            day = first.starts_at.astimezone(admin_sessions.LONDON).date().isoformat()
+            day = first.starts_at.astimezone(timetable.LONDON).date().isoformat()
             return redirect(url_for("admin.sessions", course=first.course_id, **{"from": day}),
                             code=303)
     return render_template("admin/session_form.html", form=form, problem=problem), \
@@ -80,7 +84,7 @@ def _inline_forms(row):
 @bp.get("/sessions/<int:session_id>")
 @admin_required
 def session_detail(session_id: int):
-    detail = admin_sessions.session_detail(session_id)
+    detail = timetable.session_detail(session_id)
     capacity_form, trainer_form = _inline_forms(detail.row)
     return render_template("admin/session_detail.html", detail=detail, row=detail.row,
                            capacity_form=capacity_form, trainer_form=trainer_form)
@@ -90,7 +94,7 @@ def _inline_response(template: str, session_id: int, form, problem, saved: bool)
     """HTMX: the edited cell again (with the error, or fresh values); plain form
     posts go back to the session's page."""
     if is_htmx():
-        row = admin_sessions.session_row(session_id)
+        row = timetable.session_row(session_id)
         capacity_form, trainer_form = _inline_forms(row)
         if not saved:
             if template.endswith("_capacity.html"):
@@ -117,7 +121,7 @@ def session_capacity(session_id: int):
     problem, saved = None, False
     if form.validate_on_submit():
         try:
-            admin_sessions.change_capacity(actor_id(), session_id, form.capacity.data)
+            timetable.change_capacity(actor_id(), session_id, form.capacity.data)
             saved = True
         except DomainError as exc:
             problem = show_error(form, exc)
@@ -132,7 +136,7 @@ def session_trainer(session_id: int):
     problem, saved = None, False
     if form.validate_on_submit():
         try:
-            admin_sessions.assign_trainer(actor_id(), session_id, form.trainer_id.data)
+            timetable.assign_trainer(actor_id(), session_id, form.trainer_id.data)
             saved = True
         except DomainError as exc:
             problem = show_error(form, exc)
@@ -142,13 +146,13 @@ def session_trainer(session_id: int):
 @bp.route("/sessions/<int:session_id>/move", methods=["GET", "POST"])
 @admin_required
 def session_move(session_id: int):
-    course_session = admin_sessions.get_session(session_id)
-    form = MoveSessionForm(data=admin_sessions.form_values(course_session))
+    course_session = timetable.get_session(session_id)
+    form = MoveSessionForm(data=timetable.form_values(course_session))
     form.venue_id.choices = _venue_choices()
     problem = None
     if form.validate_on_submit():
         try:
-            admin_sessions.move_session(actor_id(), session_id, form_data(form))
+            timetable.move_session(actor_id(), session_id, form_data(form))
         except DomainError as exc:
             problem = show_error(form, exc)
         else:
@@ -162,12 +166,12 @@ def session_move(session_id: int):
 @bp.route("/sessions/<int:session_id>/cancel", methods=["GET", "POST"])
 @admin_required
 def session_cancel(session_id: int):
-    course_session = admin_sessions.get_session(session_id)
+    course_session = timetable.get_session(session_id)
     form = CancelSessionForm()
     problem = None
     if request.method == "POST" and form.validate_on_submit() and is_confirmed():
         try:
-            result = admin_sessions.cancel_session(actor_id(), session_id,
+            result = timetable.cancel_session(actor_id(), session_id,
                                                    reason=form.reason.data)
         except DomainError as exc:
             problem = show_error(form, exc)
@@ -184,5 +188,5 @@ def session_cancel(session_id: int):
                     "is being emailed.")
             return see_other(url_for("admin.session_detail", session_id=session_id))
     return render_template("admin/session_cancel.html", form=form, course_session=course_session,
-                           preview=admin_sessions.cancellation_preview(session_id),
+                           preview=timetable.cancellation_preview(session_id),
                            problem=problem), 422 if problem else 200

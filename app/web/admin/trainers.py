@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from flask import redirect, render_template, request, url_for
 
-from app.services import admin_trainers
-from app.services.errors import DomainError
+from app.services.staff import trainers as trainers_service
+from app.services.core.errors import DomainError
 from app.web.access import admin_required
 from app.web.admin.blueprint import bp
 from app.web.admin.common import (
@@ -16,7 +16,7 @@ from app.web.admin.forms import ConfirmForm, TrainerForm
 @bp.get("/trainers")
 @admin_required
 def trainers():
-    return render_template("admin/trainers.html", rows=admin_trainers.list_trainers())
+    return render_template("admin/trainers.html", rows=trainers_service.list_trainers())
 
 
 @bp.route("/trainers/new", methods=["GET", "POST"])
@@ -26,7 +26,7 @@ def trainer_new():
     problem = None
     if form.validate_on_submit():
         try:
-            user = admin_trainers.create_trainer(actor_id(), form_data(form))
+            user = trainers_service.create_trainer(actor_id(), form_data(form))
         except DomainError as exc:
             problem = show_error(form, exc)
         else:
@@ -39,11 +39,11 @@ def trainer_new():
 @bp.route("/trainers/<int:user_id>/deactivate", methods=["GET", "POST"])
 @admin_required
 def trainer_deactivate(user_id: int):
-    trainer = admin_trainers.get_trainer(user_id)
+    trainer = trainers_service.get_trainer(user_id)
     form = ConfirmForm()
     if request.method == "POST" and form.validate_on_submit() and is_confirmed():
         try:
-            admin_trainers.deactivate_trainer(actor_id(), user_id)
+            trainers_service.deactivate_trainer(actor_id(), user_id)
         except DomainError as exc:
             flash_error(exc.message)
         else:

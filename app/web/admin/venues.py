@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from flask import redirect, render_template, request, url_for
 
-from app.services import admin_venues
-from app.services.admin_common import page_number
-from app.services.errors import DomainError
+from app.services.catalogue import venues as venues_service
+from app.services.core.inputs import page_number
+from app.services.core.errors import DomainError
 from app.web.access import admin_required
 from app.web.admin.blueprint import bp
 from app.web.admin.common import (
@@ -20,7 +20,7 @@ from app.web.admin.forms import ConfirmForm, CsrfForm, VenueForm
 def venues():
     show_deleted = request.args.get("deleted") == "1"
     text = (request.args.get("q") or "")[:100]
-    results = admin_venues.list_venues(text=text, include_deleted=show_deleted,
+    results = venues_service.list_venues(text=text, include_deleted=show_deleted,
                                        page=page_number(request.args.get("page")))
     params = {"q": text or None, "deleted": "1" if show_deleted else None}
     return page_or_fragment("admin/venues.html", "fragments/_admin_venues_table.html",
@@ -34,7 +34,7 @@ def venue_new():
     problem = None
     if form.validate_on_submit():
         try:
-            venue = admin_venues.create_venue(actor_id(), form_data(form))
+            venue = venues_service.create_venue(actor_id(), form_data(form))
         except DomainError as exc:
             problem = show_error(form, exc)
         else:
@@ -47,12 +47,12 @@ def venue_new():
 @bp.route("/venues/<int:venue_id>", methods=["GET", "POST"])
 @admin_required
 def venue_edit(venue_id: int):
-    venue = admin_venues.get_venue(venue_id)
-    form = VenueForm(data=admin_venues.form_values(venue))
+    venue = venues_service.get_venue(venue_id)
+    form = VenueForm(data=venues_service.form_values(venue))
     problem = None
     if form.validate_on_submit():
         try:
-            admin_venues.update_venue(actor_id(), venue_id, form_data(form))
+            venues_service.update_venue(actor_id(), venue_id, form_data(form))
         except DomainError as exc:
             problem = show_error(form, exc)
         else:
@@ -65,11 +65,11 @@ def venue_edit(venue_id: int):
 @bp.route("/venues/<int:venue_id>/delete", methods=["GET", "POST"])
 @admin_required
 def venue_delete(venue_id: int):
-    venue = admin_venues.get_venue(venue_id)
+    venue = venues_service.get_venue(venue_id)
     form = ConfirmForm()
     if request.method == "POST" and form.validate_on_submit() and is_confirmed():
         try:
-            admin_venues.delete_venue(actor_id(), venue_id)
+            venues_service.delete_venue(actor_id(), venue_id)
         except DomainError as exc:
             flash_error(exc.message)
             return see_other(url_for("admin.venue_edit", venue_id=venue_id))
@@ -88,6 +88,6 @@ def venue_delete(venue_id: int):
 def venue_restore(venue_id: int):
     form = CsrfForm()
     if form.validate_on_submit():
-        venue = admin_venues.restore_venue(actor_id(), venue_id)
+        venue = venues_service.restore_venue(actor_id(), venue_id)
         flash_success(f"'{venue.name}' restored.")
     return see_other(url_for("admin.venue_edit", venue_id=venue_id))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import render_template, request, url_for
 
-from app.services import admin_waitlist
-from app.services.admin_common import page_number
-from app.services.errors import DomainError
+from app.services.bookings import waitlist as waitlist_service
+from app.services.core.inputs import page_number
+from app.services.core.errors import DomainError
 from app.web.access import admin_required
 from app.web.admin.blueprint import bp
 from app.web.admin.common import (
@@ -19,7 +19,7 @@ from app.web.admin.forms import ConfirmForm, OfferForm, WaitlistEntryForm
 @bp.get("/waiting-lists")
 @admin_required
 def waiting_lists():
-    results = admin_waitlist.overview(page=page_number(request.args.get("page")))
+    results = waitlist_service.overview(page=page_number(request.args.get("page")))
     return page_or_fragment("admin/waiting_lists.html", "fragments/_admin_waiting_table.html",
                             results=results)
 
@@ -27,7 +27,7 @@ def waiting_lists():
 def _list_page(session_id: int, *, entry_form=None, offer_form=None, problem=None,
                status: int = 200):
     return render_template(
-        "admin/waiting_list.html", waitlist=admin_waitlist.session_waitlist(session_id),
+        "admin/waiting_list.html", waitlist=waitlist_service.session_waitlist(session_id),
         entry_form=entry_form or WaitlistEntryForm(formdata=None),
         offer_form=offer_form or OfferForm(formdata=None), confirm_form=ConfirmForm(formdata=None),
         problem=problem), status
@@ -45,7 +45,7 @@ def waitlist_add(session_id: int):
     form = WaitlistEntryForm()
     if form.validate_on_submit():
         try:
-            entry = admin_waitlist.add_entry(actor_id(), session_id, form_data(form))
+            entry = waitlist_service.add_entry(actor_id(), session_id, form_data(form))
         except DomainError as exc:
             return _list_page(session_id, entry_form=form, problem=show_error(form, exc),
                               status=422 if exc.fields else exc.status)
@@ -60,7 +60,7 @@ def waitlist_offer_next(session_id: int):
     form = OfferForm()
     if form.validate_on_submit():
         try:
-            entry = admin_waitlist.offer_next(actor_id(), session_id, hours=form.hours.data)
+            entry = waitlist_service.offer_next(actor_id(), session_id, hours=form.hours.data)
         except DomainError as exc:
             return _list_page(session_id, offer_form=form, problem=show_error(form, exc),
                               status=422 if exc.fields else exc.status)
@@ -72,11 +72,11 @@ def waitlist_offer_next(session_id: int):
 @bp.post("/waiting-list/<int:entry_id>/offer")
 @admin_required
 def waitlist_offer(entry_id: int):
-    entry = admin_waitlist.get_entry(entry_id)
+    entry = waitlist_service.get_entry(entry_id)
     form = OfferForm()
     if form.validate_on_submit():
         try:
-            admin_waitlist.offer(actor_id(), entry_id, hours=form.hours.data)
+            waitlist_service.offer(actor_id(), entry_id, hours=form.hours.data)
         except DomainError as exc:
             flash_error(exc.message)
         else:
@@ -89,10 +89,10 @@ def waitlist_offer(entry_id: int):
 @bp.route("/waiting-list/<int:entry_id>/remove", methods=["GET", "POST"])
 @admin_required
 def waitlist_remove(entry_id: int):
-    entry = admin_waitlist.get_entry(entry_id)
+    entry = waitlist_service.get_entry(entry_id)
     form = ConfirmForm()
     if request.method == "POST" and form.validate_on_submit() and is_confirmed():
-        admin_waitlist.remove(actor_id(), entry_id)
+        waitlist_service.remove(actor_id(), entry_id)
         flash_success(f"{entry.name} removed from the waiting list.")
         return see_other(url_for("admin.waitlist", session_id=entry.session_id))
     return render_template(

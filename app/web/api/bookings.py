@@ -8,9 +8,9 @@ from __future__ import annotations
 from flask import current_app, jsonify, request, url_for
 
 from app.models import Booking
-from app.services import idempotency
-from app.services.booking import BookingPolicy, cancel_booking, get_booking_by_link, hold_seats
-from app.services.errors import InvalidInput
+from app.services.bookings import idempotency
+from app.services.bookings.holds import BookingPolicy, cancel_booking, get_booking_by_link, hold_seats
+from app.services.core.errors import InvalidInput
 from app.validation import ValidationFailed, parse_booking_request
 from app.web.api import bp
 from app.web.booking import manage_url, pay_url

@@ -21,9 +21,9 @@ from datetime import datetime, timezone
 
 from flask import current_app, jsonify, request, url_for
 
-from app.services import catalogue
-from app.services.catalogue import CourseView, SessionView
-from app.services.errors import InvalidInput
+from app.services.catalogue import listing
+from app.services.catalogue.listing import CourseView, SessionView
+from app.services.core.errors import InvalidInput
 from app.web.api import bp
 
 CACHE_CONTROL = "public, max-age=30"
@@ -88,12 +88,12 @@ def _parse_search():
     """The search parameters, refusing unknown or repeated ones along with bad values."""
     fields = {}
     for name in request.args:
-        if name not in catalogue.SEARCH_PARAMS:
-            fields[name] = f"Unknown parameter. Use: {', '.join(catalogue.SEARCH_PARAMS)}."
+        if name not in listing.SEARCH_PARAMS:
+            fields[name] = f"Unknown parameter. Use: {', '.join(listing.SEARCH_PARAMS)}."
         elif len(request.args.getlist(name)) > 1:
             fields[name] = "Give this parameter once."
     try:
-        search = catalogue.parse_session_search(request.args)
+        search = listing.parse_session_search(request.args)
     except InvalidInput as exc:
         fields = {**exc.fields, **fields}
     if fields:
@@ -103,12 +103,12 @@ def _parse_search():
 
 @bp.get("/courses")
 def catalogue_courses():
-    return _cacheable({"items": [course_to_json(c) for c in catalogue.list_courses()]})
+    return _cacheable({"items": [course_to_json(c) for c in listing.list_courses()]})
 
 
 @bp.get("/sessions")
 def catalogue_sessions():
-    page = catalogue.search_sessions(_parse_search())
+    page = listing.search_sessions(_parse_search())
     return _cacheable({
         "items": [session_to_json(s) for s in page.items],
         "page": page.page,
@@ -119,4 +119,4 @@ def catalogue_sessions():
 
 @bp.get("/sessions/<int:session_id>")
 def catalogue_session(session_id: int):
-    return _cacheable(session_to_json(catalogue.get_session(session_id)))
+    return _cacheable(session_to_json(listing.get_session(session_id)))

@@ -1,0 +1,1 @@
+"""Background work: the outbox dispatcher, scheduled jobs and data retention."""

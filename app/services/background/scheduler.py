@@ -1,0 +1,195 @@
+"""Scheduled jobs, each run at most once per time slot across every worker.
+
+* expire-holds, every minute: mark holds past their expiry as expired (the
+  HoldExpired emails follow through the outbox).
+* course-reminders, every hour: remind confirmed bookings whose course starts
+  within REMINDER_DAYS_BEFORE (2) days, once per booking and start time.
+* certificate-expiry-reminders, daily at 08:00 UK time: remind holders whose
+  certificate expires within CERTIFICATE_REMINDER_DAYS (60) days, once each.
+* refresh-analytics, daily at 02:00 UK time: yesterday's counts (bookings,
+  seats, revenue, cancellations, expired holds) kept as the run's result.
+* purge-personal-data, daily at 03:00 UK time: the retention policy in
+  app.services.background.retention.
+
+A slot is the period a run stands for ("2026-11-25T09:14" for a minutely
+job, "2026-11-25" for a daily one). Before running, a worker inserts the
+JobRun (job, slot) row; the unique constraint lets exactly one worker win,
+so two workers (or a job started twice) do the work once. A run that failed
+is retried on a later tick (after RETRY_FAILED_AFTER), and one whose worker
+died is taken over after STALE_AFTER. Every job is also idempotent in
+itself, so even a repeated run changes nothing twice.
+
+A daily job whose hour has passed today runs at the next tick, so a worker
+that was down at 08:00 catches up when it starts.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy.exc import IntegrityError
+
+from app.extensions import db
+from app.models import JobRun, utcnow
+from app.repositories import unit_of_work
+from app.repositories.analytics import AnalyticsRepository
+from app.repositories.attendees import AttendeeRepository
+from app.repositories.notifications import JobRunRepository
+from app.repositories.recipients import RecipientRepository
+from app.services.bookings import holds as booking
+from app.services.messaging import notifications
+from app.services.background import retention
+from app.services.core.ukformat import LONDON, london
+
+log = logging.getLogger(__name__)
+
+RETRY_FAILED_AFTER = timedelta(minutes=5)
+STALE_AFTER = timedelta(minutes=30)
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    run: Callable[[datetime, Mapping], Any]
+    every_minutes: int | None = None   # interval jobs
+    daily_at: time | None = None       # daily jobs, UK local time
+
+    def slot(self, now: datetime) -> str | None:
+        """The slot due at `now`, or None if a daily job's hour has not come yet today."""
+        if self.every_minutes:
+            minutes = (now.hour * 60 + now.minute) // self.every_minutes * self.every_minutes
+            start = now.replace(hour=minutes // 60, minute=minutes % 60, second=0, microsecond=0)
+            return start.strftime("%Y-%m-%dT%H:%M")
+        local = london(now)
+        if local.time() < self.daily_at:
+            return None
+        return local.date().isoformat()
+
+
+# -- the jobs ----------------------------------------------------------------------------
+def expire_holds_job(now: datetime, config: Mapping) -> dict:
+    return {"expired": booking.expire_holds(now=now)}
+
+
+def course_reminders_job(now: datetime, config: Mapping) -> dict:
+    """Remind every confirmed booking whose course starts in the next N days (once each)."""
+    until = now + timedelta(days=config["REMINDER_DAYS_BEFORE"])
+    sent = failed = 0
+    for due in RecipientRepository().confirmed_bookings_starting_between(now, until):
+        try:
+            sent += notifications.send_course_reminder(due)
+        except Exception:  # one bad address must not stop the others; retried next hour
+            failed += 1
+            log.exception("course reminder for %s failed", due.reference)
+    return {"sent": sent, "failed": failed}
+
+
+def certificate_expiry_reminders_job(now: datetime, config: Mapping) -> dict:
+    today = london(now).date()
+    last = today + timedelta(days=config["CERTIFICATE_REMINDER_DAYS"])
+    sent = failed = 0
+    for attendee in AttendeeRepository().certificates_expiring_between(today, last):
+        try:
+            sent += notifications.send_certificate_expiry_reminder(attendee)
+        except Exception:  # retried at tomorrow's run
+            failed += 1
+            log.exception("certificate expiry reminder for %s failed",
+                          attendee.certificate_number)
+    return {"sent": sent, "failed": failed}
+
+
+def refresh_analytics_job(now: datetime, config: Mapping) -> dict:
+    """Yesterday's (UK) counts, kept as this run's result until an analytics
+    feature has tables of its own."""
+    day = london(now).date() - timedelta(days=1)
+    start = datetime.combine(day, time(0), tzinfo=LONDON)
+    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=LONDON)
+    return {"day": day.isoformat(), **AnalyticsRepository().daily_counts(start, end)}
+
+
+def purge_personal_data_job(now: datetime, config: Mapping) -> dict:
+    return retention.purge_personal_data(now=now, policy=retention.RetentionPolicy.from_config(
+        config)).as_dict()
+
+
+JOBS: tuple[Job, ...] = (
+    Job("expire-holds", expire_holds_job, every_minutes=1),
+    Job("course-reminders", course_reminders_job, every_minutes=60),
+    Job("certificate-expiry-reminders", certificate_expiry_reminders_job, daily_at=time(8, 0)),
+    Job("refresh-analytics", refresh_analytics_job, daily_at=time(2, 0)),
+    Job("purge-personal-data", purge_personal_data_job, daily_at=time(3, 0)),
+)
+
+
+def get_job(name: str) -> Job:
+    for job in JOBS:
+        if job.name == name:
+            return job
+    raise KeyError(name)
+
+
+# -- running them ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class JobOutcome:
+    job: str
+    slot: str
+    status: str  # "done", "failed" or "skipped" (another worker has or had this slot)
+    result: Any = None
+
+
+def _claim(job: Job, slot: str, now: datetime) -> bool:
+    """Take the (job, slot) run: insert it, or take over a failed or abandoned one."""
+    repo = JobRunRepository()
+    with unit_of_work() as session:
+        if repo.get_run(job.name, slot) is None:
+            try:
+                with session.begin_nested():
+                    repo.add(JobRun(job=job.name, slot=slot, status="running", started_at=now))
+                return True
+            except IntegrityError:  # another worker inserted it first
+                pass
+        return repo.retake(job.name, slot, now=now, failed_before=now - RETRY_FAILED_AFTER,
+                           stale_before=now - STALE_AFTER)
+
+
+def _finish(job: Job, slot: str, status: str, result: Any) -> None:
+    repo = JobRunRepository()
+    with unit_of_work():
+        run = repo.get_run(job.name, slot)
+        run.status, run.finished_at = status, utcnow()
+        run.result = json.dumps(result, default=str)[:10000]
+
+
+def run_job(job: Job, *, now: datetime | None = None, slot: str | None = None,
+            config: Mapping | None = None) -> JobOutcome:
+    """Run one job for its slot unless some worker has (or is running) it."""
+    now = now or utcnow()
+    slot = slot or job.slot(now)
+    if slot is None:
+        return JobOutcome(job.name, "", "skipped")
+    if not _claim(job, slot, now):
+        return JobOutcome(job.name, slot, "skipped")
+    try:
+        result = job.run(now, config or current_app.config)
+    except Exception as exc:  # recorded on the run and retried on a later tick
+        db.session.rollback()
+        log.exception("scheduled job %s (%s) failed", job.name, slot)
+        _finish(job, slot, "failed", {"error": f"{type(exc).__name__}: {exc}"})
+        return JobOutcome(job.name, slot, "failed", str(exc))
+    _finish(job, slot, "done", result)
+    return JobOutcome(job.name, slot, "done", result)
+
+
+def run_due_jobs(*, now: datetime | None = None, jobs: tuple[Job, ...] = JOBS) -> list[JobOutcome]:
+    """One scheduler tick: run every job whose current slot has not run yet."""
+    now = now or utcnow()
+    return [run_job(job, now=now) for job in jobs]
+
+
+def recent_runs(limit: int = 50) -> list[JobRun]:
+    return JobRunRepository().recent(limit)

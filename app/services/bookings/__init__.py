@@ -1,0 +1,1 @@
+"""Bookings: seat holds, confirmation, managing a booking (cancel, rename, transfer, refund rules), idempotency, waiting lists. Serves customers, the API, admins and jobs alike."""

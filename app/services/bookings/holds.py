@@ -1,0 +1,299 @@
+"""Seat holds, confirmation, cancellation, expiry and capacity changes.
+
+How overbooking is made impossible
+----------------------------------
+Every transaction that changes the seats of a session starts by UPDATE-ing
+that session's row (bumping ``lock_version``, see ``SessionRepository.lock``)
+and only then counts the seats taken and writes its booking:
+
+* PostgreSQL (READ COMMITTED): the UPDATE takes a row lock held to commit, so
+  seat changes on one session run one after another, and each statement after
+  the lock sees every booking committed before it. Other sessions are not
+  blocked, and readers never wait.
+* SQLite (WAL, busy timeout): the UPDATE is the transaction's first write, so
+  it takes the database's single writer lock, waiting under the busy timeout
+  rather than failing; the driver starts the transaction at that statement, so
+  nothing read earlier can be stale.
+
+We chose the lock-then-count pattern over a counter column with a conditional
+UPDATE because the bookings table stays the only record of who holds what:
+an expired hold stops counting the moment its ``hold_expires_at`` passes (the
+count filters on it), with no counter to repair when a cleanup job is late.
+SERIALIZABLE with retries would also be correct on PostgreSQL but needs retry
+loops everywhere and has no SQLite equivalent. The cost is that seat changes
+on *one* session serialise, which for twelve-seat courses is no cost at all.
+"""
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from app.models import Attendee, Booking, BookingStatus, CourseSession, SessionStatus, utcnow
+from app.repositories import BookingRepository, SessionRepository, unit_of_work
+from app.services.core import events
+from app.services.realtime import announce
+from app.services.core.errors import (
+    InvalidInput, InvalidState, InvalidToken, NotFound, SeatsUnavailable, SessionNotBookable,
+)
+from app.services.bookings.manage_links import check_manage_token
+from app.validation import BookingRequest, FieldError, validate_person_name
+
+# No 0/O, 1/I/L: references are read out over the phone.
+REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+REFERENCE_LENGTH = 10
+
+
+@dataclass(frozen=True)
+class BookingPolicy:
+    """The rules a booking lives by, from configuration."""
+
+    hold_minutes: int = 30
+    max_seats: int = 12
+    full_refund_days: int = 14
+    no_refund_hours: int = 72
+    name_change_cutoff_hours: int = 24
+
+    @classmethod
+    def from_config(cls, config: Mapping) -> "BookingPolicy":
+        return cls(
+            hold_minutes=config["HOLD_MINUTES"],
+            max_seats=config["MAX_SEATS_PER_BOOKING"],
+            full_refund_days=config["FULL_REFUND_DAYS"],
+            no_refund_hours=config["NO_REFUND_HOURS"],
+            name_change_cutoff_hours=config["NAME_CHANGE_CUTOFF_HOURS"],
+        )
+
+    def refund_due_pence(self, amount_pence: int, starts_at: datetime, now: datetime) -> int:
+        """Full refund up to `full_refund_days` before the start, none inside
+        `no_refund_hours`, half in between."""
+        notice = starts_at - now
+        if notice >= timedelta(days=self.full_refund_days):
+            return amount_pence
+        if notice < timedelta(hours=self.no_refund_hours):
+            return 0
+        return amount_pence // 2
+
+    def can_change_names(self, starts_at: datetime, now: datetime) -> bool:
+        return starts_at - now > timedelta(hours=self.name_change_cutoff_hours)
+
+
+def new_reference() -> str:
+    """An unguessable booking reference (about 50 bits of randomness)."""
+    return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
+
+
+def seats_available(course_session: CourseSession, now: datetime | None = None) -> int:
+    """Seats that can still be held on a session right now."""
+    taken = BookingRepository().seats_taken(course_session.id, now or utcnow())
+    return max(0, course_session.capacity - taken)
+
+
+def get_booking(reference: str) -> Booking:
+    booking = BookingRepository().get_by_reference(reference)
+    if booking is None:
+        raise NotFound("We could not find that booking.")
+    return booking
+
+
+def get_booking_by_link(reference: str, token: object, *, secret_key: str) -> Booking:
+    """The booking a signed manage link opens.
+
+    The token is checked before anything is read, and an unknown reference
+    raises the same InvalidToken as a bad token: no oracle for references.
+    """
+    check_manage_token(reference, token, secret_key=secret_key)
+    try:
+        return get_booking(reference)
+    except NotFound:
+        raise InvalidToken() from None
+
+
+def hold_seats(request: BookingRequest, *, policy: BookingPolicy,
+               now: datetime | None = None) -> Booking:
+    """Hold one seat per attendee on a session until the hold expires.
+
+    Raises NotFound, SessionNotBookable, InvalidInput or SeatsUnavailable
+    (code sold_out or insufficient_seats).
+    """
+    now = now or utcnow()
+    seats = len(request.attendees)
+    if not 1 <= seats <= policy.max_seats:
+        raise InvalidInput(fields={"attendees": f"You can book 1 to {policy.max_seats} seats at once."})
+    with unit_of_work():
+        course_session = SessionRepository().lock_and_get(request.session_id)
+        if course_session is None:
+            raise NotFound("We could not find that session.", fields={"session_id": "Unknown session."})
+        _check_bookable(course_session, now)
+        available = course_session.capacity - BookingRepository().seats_taken(course_session.id, now)
+        if seats > available:
+            raise SeatsUnavailable(max(0, available), seats)
+        booking = Booking(
+            reference=new_reference(),
+            session_id=course_session.id,
+            contact_name=request.contact.name,
+            contact_email=request.contact.email,
+            contact_phone=request.contact.phone,
+            contact_postcode=request.contact.postcode,
+            company=request.contact.company,
+            seats=seats,
+            amount_pence=seats * course_session.price_pence,
+            status=BookingStatus.HELD,
+            hold_expires_at=now + timedelta(minutes=policy.hold_minutes),
+            attendees=[
+                Attendee(position=i, full_name=a.name, email=a.email, access_needs=a.access_needs)
+                for i, a in enumerate(request.attendees)
+            ],
+        )
+        BookingRepository().add(booking)
+        events.record_event(events.BOOKING_HELD, booking.reference, _payload(booking))
+        announce.announce_seats_changed(course_session.id)
+    return booking
+
+
+def _payload(booking: Booking, **extra) -> dict:
+    return {"reference": booking.reference, "session_id": booking.session_id,
+            "seats": booking.seats, "amount_pence": booking.amount_pence, **extra}
+
+
+def _check_bookable(course_session: CourseSession, now: datetime) -> None:
+    if course_session.status != SessionStatus.SCHEDULED:
+        raise SessionNotBookable("This session has been cancelled." if
+                                 course_session.status == SessionStatus.CANCELLED else None)
+    if course_session.starts_at <= now:
+        raise SessionNotBookable("This session has already started.")
+    course = course_session.course
+    if not course.is_active or course.deleted_at is not None:
+        raise SessionNotBookable()
+
+
+def _lock_booking(reference: str) -> Booking:
+    """Take the seat lock of the booking's session, then read the booking fresh."""
+    bookings = BookingRepository()
+    booking = get_booking(reference)
+    SessionRepository().lock_and_get(booking.session_id)
+    bookings.session.refresh(booking)
+    return booking
+
+
+def confirm_booking(reference: str, *, now: datetime | None = None,
+                    payment_note: str | None = None) -> Booking:
+    """Confirm a paid booking. Confirming twice is harmless.
+
+    A payment that lands after its hold expired still confirms if the seats
+    are free; otherwise SeatsUnavailable is raised and the caller refunds.
+    """
+    now = now or utcnow()
+    with unit_of_work():
+        booking = _lock_booking(reference)
+        if booking.status == BookingStatus.CONFIRMED:
+            return booking
+        if booking.status not in (BookingStatus.HELD, BookingStatus.EXPIRED):
+            raise InvalidState(f"A {booking.status.value} booking cannot be confirmed.")
+        hold_is_live = booking.status == BookingStatus.HELD and booking.hold_expires_at > now
+        if not hold_is_live:
+            taken = BookingRepository().seats_taken(booking.session_id, now, excluding=booking.id)
+            available = booking.session.capacity - taken
+            if booking.seats > available:
+                raise SeatsUnavailable(max(0, available), booking.seats)
+        booking.status = BookingStatus.CONFIRMED
+        booking.confirmed_at = now
+        booking.hold_expires_at = None
+        if payment_note:
+            booking.payment_note = payment_note
+        events.record_event(events.BOOKING_CONFIRMED, booking.reference,
+                            _payload(booking, late=not hold_is_live))
+        announce.announce_seats_changed(booking.session_id)
+    return booking
+
+
+def cancel_booking(reference: str, *, policy: BookingPolicy,
+                   now: datetime | None = None) -> Booking:
+    """Cancel a held or confirmed booking and record the refund the policy owes."""
+    now = now or utcnow()
+    with unit_of_work():
+        booking = _lock_booking(reference)
+        if booking.status == BookingStatus.CANCELLED:
+            return booking
+        if booking.status not in (BookingStatus.HELD, BookingStatus.CONFIRMED):
+            raise InvalidState(f"A {booking.status.value} booking cannot be cancelled.")
+        if booking.status == BookingStatus.CONFIRMED:
+            booking.refund_due_pence = policy.refund_due_pence(
+                booking.amount_pence, booking.session.starts_at, now)
+        was_confirmed = booking.status == BookingStatus.CONFIRMED
+        booking.status = BookingStatus.CANCELLED
+        booking.cancelled_at = now
+        booking.hold_expires_at = None
+        events.record_event(events.BOOKING_CANCELLED, booking.reference, _payload(
+            booking, was_confirmed=was_confirmed, refund_due_pence=booking.refund_due_pence))
+        announce.announce_seats_changed(booking.session_id)
+    return booking
+
+
+def expire_holds(*, now: datetime | None = None, batch_size: int = 500) -> int:
+    """Mark holds past their expiry as expired; safe to run twice or concurrently.
+
+    Expired holds already stop counting the moment they pass their expiry;
+    this only tidies their status. Returns how many were expired.
+    """
+    now = now or utcnow()
+    bookings = BookingRepository()
+    expired = 0
+    while True:
+        with unit_of_work():
+            stale = bookings.stale_holds(now, limit=batch_size)
+            for booking in stale:
+                # Conditional per row: a concurrent run or a late confirmation wins cleanly.
+                if bookings.mark_expired([booking.id], now):
+                    expired += 1
+                    events.record_event(events.HOLD_EXPIRED, booking.reference, _payload(booking))
+                    announce.announce_seats_changed(booking.session_id)
+        if len(stale) < batch_size:
+            return expired
+
+
+def change_capacity(session_id: int, capacity: int, *, now: datetime | None = None) -> CourseSession:
+    """Set a session's capacity; never below the seats already taken."""
+    now = now or utcnow()
+    with unit_of_work():
+        course_session = SessionRepository().lock_and_get(session_id)
+        if course_session is None:
+            raise NotFound("We could not find that session.")
+        taken = BookingRepository().seats_taken(session_id, now)
+        if capacity < max(1, taken):
+            message = (f"{taken} seats are already taken; capacity cannot go below that."
+                       if taken else "Capacity must be at least 1.")
+            raise InvalidInput(message, fields={"capacity": message})
+        course_session.capacity = capacity
+        announce.announce_seats_changed(session_id)
+    return course_session
+
+
+def rename_attendees(reference: str, names: Mapping[int, str], *, policy: BookingPolicy,
+                     now: datetime | None = None) -> Booking:
+    """Correct attendee names (as they will appear on certificates) before the cut-off.
+
+    `names` maps an attendee's position in the booking to the new name.
+    """
+    now = now or utcnow()
+    booking = get_booking(reference)
+    if booking.status not in (BookingStatus.HELD, BookingStatus.CONFIRMED):
+        raise InvalidState("Names can only be changed on a live booking.")
+    if not policy.can_change_names(booking.session.starts_at, now):
+        raise InvalidState(
+            f"Names can be changed up to {policy.name_change_cutoff_hours} hours before the course. "
+            "Please call us.")
+    cleaned, errors = {}, {}
+    for position, name in names.items():
+        try:
+            cleaned[position] = validate_person_name(name)
+        except FieldError as exc:
+            errors[f"attendees.{position}.name"] = exc.message
+    if errors:
+        raise InvalidInput(fields=errors)
+    with unit_of_work():
+        for attendee in booking.attendees:
+            if attendee.position in cleaned:
+                attendee.full_name = cleaned[attendee.position]
+    return booking

@@ -1,0 +1,190 @@
+"""Admin: the course catalogue. Create, edit, deactivate, soft delete, restore.
+
+Every change is audited (who, when, the values before and after) in the same
+transaction as the change. Courses are never hard-deleted: a deleted course
+keeps its row (bookings and certificates refer to it) and can be restored.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from functools import partial
+
+from sqlalchemy.exc import IntegrityError
+
+from app.models import Course, utcnow
+from app.repositories import Page, unit_of_work
+from app.repositories.admin import AdminCourseRepository, AdminSessionRepository
+from app.services.core.inputs import DEFAULT_PER_PAGE, parse
+from app.services.core.audit import record_audit, snapshot
+from app.services.core.errors import InvalidInput, InvalidState, NotFound
+from app.validation import clean_text, sanitize_html
+from app.validation.admin import (
+    slugify, validate_pounds, validate_slug, validate_title, validate_whole_number,
+)
+
+AUDITED_FIELDS = (
+    "slug", "title", "category", "summary", "description_html", "duration_days",
+    "duration_hours", "price_pence", "certificate_validity_months", "default_capacity",
+    "is_active", "deleted_at",
+)
+
+# One rule per form field; the admin form's validators call the same ones.
+RULES = {
+    "title": partial(validate_title, field_label="title", max_length=160),
+    "slug": partial(validate_slug, required=False),
+    "category": partial(validate_title, field_label="category", max_length=60),
+    "summary": lambda v: clean_text(v, field_label="summary", max_length=300, required=False) or "",
+    "description": sanitize_html,
+    "duration_days": partial(validate_whole_number, field_label="number of days",
+                             minimum=1, maximum=10),
+    "duration_hours": partial(validate_whole_number, field_label="teaching hours",
+                              minimum=1, maximum=100),
+    "price": partial(validate_pounds, field_label="price"),
+    "certificate_validity_months": partial(validate_whole_number,
+                                           field_label="certificate validity in months",
+                                           minimum=1, maximum=120),
+    "default_capacity": partial(validate_whole_number, field_label="default capacity",
+                                minimum=1, maximum=100),
+}
+
+
+# -- reading -----------------------------------------------------------------------------
+def list_courses(*, text: str | None = None, include_deleted: bool = False, page: int = 1,
+                 per_page: int = DEFAULT_PER_PAGE) -> Page[Course]:
+    repo = AdminCourseRepository()
+    text = clean_text(text, field_label="search", max_length=100, required=False) if text else None
+    return repo.paginate(repo.search(text=text, include_deleted=include_deleted),
+                         page=page, per_page=per_page)
+
+
+def all_courses(*, include_inactive: bool = True) -> list[Course]:
+    """Every course that is not deleted, for drop-downs."""
+    repo = AdminCourseRepository()
+    where = () if include_inactive else (Course.is_active.is_(True),)
+    return repo.list(*where, order_by=[Course.category, Course.title])
+
+
+def get_course(course_id: int, *, include_deleted: bool = True) -> Course:
+    course = AdminCourseRepository().get(course_id, include_deleted=include_deleted)
+    if course is None:
+        raise NotFound("We could not find that course.")
+    return course
+
+
+def form_values(course: Course) -> dict[str, str]:
+    """A course's values as the edit form shows them (price back in pounds)."""
+    return {
+        "title": course.title, "slug": course.slug, "category": course.category,
+        "summary": course.summary, "description": course.description_html,
+        "duration_days": str(course.duration_days), "duration_hours": str(course.duration_hours),
+        "price": f"{course.price_pence // 100}.{course.price_pence % 100:02d}",
+        "certificate_validity_months": str(course.certificate_validity_months),
+        "default_capacity": str(course.default_capacity),
+    }
+
+
+# -- writing -----------------------------------------------------------------------------
+def _values(data: Mapping) -> dict:
+    values = parse(data, RULES)
+    slug = values["slug"] or slugify(values["title"])
+    if len(slug) < 2:
+        message = "Enter a web address, like first-aid-at-work."
+        raise InvalidInput(message, fields={"slug": message})
+    return {
+        "title": values["title"], "slug": slug, "category": values["category"],
+        "summary": values["summary"], "description_html": values["description"],
+        "duration_days": values["duration_days"], "duration_hours": values["duration_hours"],
+        "price_pence": values["price"],
+        "certificate_validity_months": values["certificate_validity_months"],
+        "default_capacity": values["default_capacity"],
+    }
+
+
+def _slug_taken(slug: str) -> InvalidInput:
+    message = f"Another course already uses the web address '{slug}'."
+    return InvalidInput(message, fields={"slug": message})
+
+
+def create_course(actor_id: int, data: Mapping) -> Course:
+    """Add a course from form values (price in pounds, description as rich HTML,
+    which is sanitised). Active unless data["is_active"] is false."""
+    values = _values(data)
+    repo = AdminCourseRepository()
+    if repo.slug_taken(values["slug"]):
+        raise _slug_taken(values["slug"])
+    try:
+        with unit_of_work():
+            course = repo.add(Course(**values, is_active=bool(data.get("is_active", True))))
+            record_audit(actor_id, "course.create", "course", course.id,
+                         after=snapshot(course, AUDITED_FIELDS))
+    except IntegrityError:  # a concurrent create took the slug first
+        raise _slug_taken(values["slug"]) from None
+    return course
+
+
+def update_course(actor_id: int, course_id: int, data: Mapping) -> Course:
+    values = _values(data)
+    repo = AdminCourseRepository()
+    if repo.slug_taken(values["slug"], excluding=course_id):
+        raise _slug_taken(values["slug"])
+    try:
+        with unit_of_work():
+            course = get_course(course_id)
+            before = snapshot(course, AUDITED_FIELDS)
+            for name, value in values.items():
+                setattr(course, name, value)
+            repo.session.flush()
+            record_audit(actor_id, "course.update", "course", course.id,
+                         before=before, after=snapshot(course, AUDITED_FIELDS))
+    except IntegrityError:
+        raise _slug_taken(values["slug"]) from None
+    return course
+
+
+def set_course_active(actor_id: int, course_id: int, is_active: bool) -> Course:
+    """Deactivate (hide from the catalogue; existing sessions and bookings stay) or
+    reactivate a course."""
+    with unit_of_work():
+        course = get_course(course_id)
+        if course.is_active == is_active:
+            return course
+        before = snapshot(course, AUDITED_FIELDS)
+        course.is_active = is_active
+        record_audit(actor_id, "course.activate" if is_active else "course.deactivate",
+                     "course", course.id, before=before, after=snapshot(course, AUDITED_FIELDS))
+    return course
+
+
+def delete_course(actor_id: int, course_id: int, *, now: datetime | None = None) -> Course:
+    """Soft delete: hidden everywhere but the admin pages, restorable. Refused while
+    the course has upcoming scheduled sessions (cancel or move them first)."""
+    now = now or utcnow()
+    repo = AdminCourseRepository()
+    with unit_of_work():
+        course = get_course(course_id)
+        if course.is_deleted:
+            return course
+        upcoming = AdminSessionRepository().upcoming_count(now, course_id=course.id)
+        if upcoming:
+            noun = "session" if upcoming == 1 else "sessions"
+            raise InvalidState(f"{course.title} has {upcoming} upcoming {noun}. "
+                               f"Cancel them (or deactivate the course) before deleting it.")
+        before = snapshot(course, AUDITED_FIELDS)
+        repo.soft_delete(course)
+        record_audit(actor_id, "course.delete", "course", course.id,
+                     before=before, after=snapshot(course, AUDITED_FIELDS))
+    return course
+
+
+def restore_course(actor_id: int, course_id: int) -> Course:
+    repo = AdminCourseRepository()
+    with unit_of_work():
+        course = get_course(course_id)
+        if not course.is_deleted:
+            return course
+        before = snapshot(course, AUDITED_FIELDS)
+        repo.restore(course)
+        record_audit(actor_id, "course.restore", "course", course.id,
+                     before=before, after=snapshot(course, AUDITED_FIELDS))
+    return course

@@ -1,0 +1,381 @@
+"""The catalogue, read side: courses, session search and seat availability.
+
+Everything returned is a frozen dataclass built from already-loaded rows, so
+templates and the API never trigger lazy loading. Dates given by people
+(months, from/to days) are Europe/London calendar dates, converted to UTC.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from app.models import CourseSession, SessionStatus, utcnow
+from app.repositories import (
+    MAX_PER_PAGE, BookingRepository, CourseRepository, Page, SessionFilters, SessionRepository,
+    VenueRepository,
+)
+from app.services.core.errors import InvalidInput, NotFound
+
+LONDON = ZoneInfo("Europe/London")
+DEFAULT_PER_PAGE = 20
+MAX_PAGE = 10_000
+MAX_DB_ID = 2**31 - 1
+CALENDAR_MONTHS = 12
+SEARCH_PARAMS = ("course", "town", "month", "from", "to", "page", "per_page")
+
+_MONTH = re.compile(r"[0-9]{4}-[0-9]{2}")
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_WHOLE_NUMBER = re.compile(r"[0-9]{1,9}")
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+# -- views ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class CourseView:
+    id: int
+    slug: str
+    title: str
+    category: str
+    summary: str
+    description_html: str
+    duration_days: int
+    duration_hours: int
+    price_pence: int
+    certificate_validity_months: int
+
+
+@dataclass(frozen=True)
+class SessionView:
+    id: int
+    course_slug: str
+    course_title: str
+    course_category: str
+    starts_at: datetime
+    ends_at: datetime
+    capacity: int
+    seats_available: int
+    price_pence: int
+    status: str
+    venue_name: str
+    venue_town: str
+    venue_postcode: str
+    venue_address: str
+    venue_accessibility_notes: str
+    trainer_first_name: str | None
+    has_started: bool
+
+    @property
+    def is_fully_booked(self) -> bool:
+        return self.seats_available <= 0
+
+    @property
+    def is_bookable(self) -> bool:
+        return (self.status == SessionStatus.SCHEDULED.value and not self.has_started
+                and self.seats_available > 0)
+
+
+@dataclass(frozen=True)
+class SessionSearch:
+    """Validated search criteria; dates are London calendar dates."""
+
+    course_slug: str | None = None
+    town: str | None = None
+    month: date | None = None  # first day of the month
+    date_from: date | None = None
+    date_to: date | None = None  # inclusive
+    page: int = 1
+    per_page: int = DEFAULT_PER_PAGE
+    include_past: bool = False
+
+    def query_params(self, **overrides) -> dict[str, str]:
+        """The search as URL query parameters (for shareable links), defaults left out."""
+        params = {
+            "course": self.course_slug,
+            "town": self.town,
+            "month": f"{self.month:%Y-%m}" if self.month else None,
+            "from": self.date_from.isoformat() if self.date_from else None,
+            "to": self.date_to.isoformat() if self.date_to else None,
+            "page": str(self.page) if self.page != 1 else None,
+            "per_page": str(self.per_page) if self.per_page != DEFAULT_PER_PAGE else None,
+        }
+        params.update({k: (None if v is None else str(v)) for k, v in overrides.items()})
+        if params.get("page") == "1":
+            del params["page"]
+        return {k: v for k, v in params.items() if v}
+
+
+@dataclass(frozen=True)
+class CourseDetail:
+    course: CourseView
+    sessions: list[SessionView]
+    total_sessions: int
+
+
+@dataclass(frozen=True)
+class HomeOverview:
+    courses: list[CourseView]
+    next_sessions: list[SessionView]
+
+
+@dataclass(frozen=True)
+class SessionCalendar:
+    """Everything the session calendar page shows."""
+
+    search: SessionSearch
+    results: Page[SessionView]
+    courses: list[CourseView]
+    towns: list[str]
+    months: list[date]
+    problems: dict[str, str] = field(default_factory=dict)
+    notice: str | None = None
+
+
+# -- reading ----------------------------------------------------------------------
+def list_courses() -> list[CourseView]:
+    """Active courses, by category then title."""
+    return [_course_view(c) for c in CourseRepository().list_active()]
+
+
+def get_course(slug: str) -> CourseView:
+    """An active course by slug; NotFound otherwise."""
+    course = CourseRepository().get_by_slug(slug) if _is_plain(slug, 80) else None
+    if course is None or not course.is_active:
+        raise NotFound("We could not find that course.")
+    return _course_view(course)
+
+
+def course_detail(slug: str, *, limit: int = 12, now: datetime | None = None) -> CourseDetail:
+    """A course and its next `limit` upcoming sessions."""
+    course = get_course(slug)
+    page = search_sessions(SessionSearch(course_slug=course.slug, per_page=limit), now=now)
+    return CourseDetail(course=course, sessions=page.items, total_sessions=page.total)
+
+
+def upcoming_sessions(limit: int = 4, *, now: datetime | None = None) -> list[SessionView]:
+    return search_sessions(SessionSearch(per_page=limit), now=now).items
+
+
+def home_overview(*, session_limit: int = 4, now: datetime | None = None) -> HomeOverview:
+    return HomeOverview(courses=list_courses(),
+                        next_sessions=upcoming_sessions(session_limit, now=now))
+
+
+def list_towns() -> list[str]:
+    return VenueRepository().towns()
+
+
+def search_sessions(search: SessionSearch, *, now: datetime | None = None) -> Page[SessionView]:
+    """One page of sessions matching `search`, soonest first, with seats available.
+
+    Only scheduled sessions of active courses; only upcoming ones unless
+    `search.include_past`. Three queries per page (four with a town), whatever its size.
+    """
+    now = now or utcnow()
+    starts_from, starts_before = _utc_bounds(search, now)
+    if starts_before is not None and starts_from is not None and starts_before <= starts_from:
+        return Page(items=[], page=search.page, per_page=search.per_page, total=0)
+    town = _canonical_town(search.town) if search.town else None
+    repo = SessionRepository()
+    stmt = repo.search(SessionFilters(course_slug=search.course_slug, town=town,
+                                      starts_from=starts_from, starts_before=starts_before))
+    page = repo.paginate(stmt, page=search.page, per_page=search.per_page)
+    return replace(page, items=_session_views(page.items, now))
+
+
+def get_session(session_id: int, *, now: datetime | None = None) -> SessionView:
+    """One session with its seats available; NotFound for unknown ids and for
+    sessions of deleted or inactive courses. Cancelled and past sessions are
+    returned (their page says so) but are not bookable."""
+    session = SessionRepository().get(session_id) if 0 < session_id <= MAX_DB_ID else None
+    if session is None or session.course.is_deleted or not session.course.is_active:
+        raise NotFound("We could not find that session.")
+    return _session_views([session], now or utcnow())[0]
+
+
+# -- parsing search parameters ------------------------------------------------------
+def parse_session_search(params: Mapping[str, str]) -> SessionSearch:
+    """Validate query parameters (course, town, month, from, to, page, per_page).
+
+    Raises InvalidInput whose `fields` name every bad parameter. An unknown
+    course slug is not an error: it is a filter that matches nothing.
+    """
+    search, problems = _parse(params)
+    if problems:
+        raise InvalidInput("Some of the search parameters are not valid.", fields=problems)
+    return search
+
+
+def session_calendar(params: Mapping[str, str], *, now: datetime | None = None) -> SessionCalendar:
+    """The calendar page: bad parameters are dropped with a message, never refused."""
+    now = now or utcnow()
+    search, problems = _parse(params)
+    courses = list_courses()
+    notice = None
+    if search.course_slug and search.course_slug not in {c.slug for c in courses}:
+        notice = "We don't currently run a course with that name, so there are no dates to show."
+    results = search_sessions(search, now=now)
+    return SessionCalendar(search=search, results=results, courses=courses, towns=list_towns(),
+                           months=_calendar_months(now, search.month), problems=problems,
+                           notice=notice)
+
+
+def _parse(params: Mapping[str, str]) -> tuple[SessionSearch, dict[str, str]]:
+    problems: dict[str, str] = {}
+    values: dict = {}
+
+    def get(name: str) -> str:
+        return (params.get(name) or "").strip()
+
+    if course := get("course"):
+        if _is_plain(course, 80):
+            values["course_slug"] = course
+        else:
+            problems["course"] = "Choose a course from the list."
+    if town := get("town"):
+        if _is_plain(town, 80):
+            values["town"] = town
+        else:
+            problems["town"] = "Choose a town from the list."
+    if month := get("month"):
+        parsed = _parse_month(month)
+        if parsed is None:
+            problems["month"] = "Give the month as year and month, like 2027-03."
+        else:
+            values["month"] = parsed
+    for name, key in (("from", "date_from"), ("to", "date_to")):
+        if raw := get(name):
+            parsed = _parse_day(raw)
+            if parsed is None:
+                problems[name] = f"Give '{name}' as a real date, like 2027-03-31."
+            else:
+                values[key] = parsed
+    date_from, date_to = values.get("date_from"), values.get("date_to")
+    if date_from and date_to and date_from > date_to:
+        problems["to"] = "'to' must be the same day as 'from' or later."
+        del values["date_to"]
+    if raw := get("page"):
+        number = _parse_whole_number(raw, 1, MAX_PAGE)
+        if number is None:
+            problems["page"] = f"Page must be a whole number from 1 to {MAX_PAGE:,}."
+        else:
+            values["page"] = number
+    if raw := get("per_page"):
+        number = _parse_whole_number(raw, 1, MAX_PER_PAGE)
+        if number is None:
+            problems["per_page"] = f"per_page must be a whole number from 1 to {MAX_PER_PAGE}."
+        else:
+            values["per_page"] = number
+    return SessionSearch(**values), problems
+
+
+def _parse_month(raw: str) -> date | None:
+    if not _MONTH.fullmatch(raw):
+        return None
+    try:
+        first = date(int(raw[:4]), int(raw[5:]), 1)
+    except ValueError:
+        return None
+    return first if 2000 <= first.year <= 2999 else None
+
+
+def _parse_day(raw: str) -> date | None:
+    if not _DAY.fullmatch(raw):
+        return None
+    try:
+        day = date.fromisoformat(raw)
+    except ValueError:
+        return None
+    return day if 2000 <= day.year <= 2999 else None
+
+
+def _parse_whole_number(raw: str, lowest: int, highest: int) -> int | None:
+    if not _WHOLE_NUMBER.fullmatch(raw):
+        return None
+    number = int(raw)
+    return number if lowest <= number <= highest else None
+
+
+def _is_plain(value: str, max_length: int) -> bool:
+    return 0 < len(value) <= max_length and not _CONTROL_CHARS.search(value)
+
+
+# -- helpers ------------------------------------------------------------------------
+def london_midnight(day: date) -> datetime:
+    """The UTC instant at which `day` begins in London."""
+    return datetime.combine(day, time.min, tzinfo=LONDON).astimezone(timezone.utc)
+
+
+def _next_month(first: date) -> date:
+    return date(first.year + (first.month == 12), first.month % 12 + 1, 1)
+
+
+def _utc_bounds(search: SessionSearch, now: datetime) -> tuple[datetime | None, datetime | None]:
+    lower: list[datetime] = [] if search.include_past else [now]
+    upper: list[datetime] = []
+    if search.month:
+        lower.append(london_midnight(search.month))
+        upper.append(london_midnight(_next_month(search.month)))
+    if search.date_from:
+        lower.append(london_midnight(search.date_from))
+    if search.date_to:
+        upper.append(london_midnight(search.date_to + timedelta(days=1)))
+    return (max(lower) if lower else None), (min(upper) if upper else None)
+
+
+def _calendar_months(now: datetime, chosen: date | None) -> list[date]:
+    first = now.astimezone(LONDON).date().replace(day=1)
+    months = [first]
+    for _ in range(CALENDAR_MONTHS - 1):
+        months.append(_next_month(months[-1]))
+    if chosen and chosen not in months:
+        months = sorted([*months, chosen])
+    return months
+
+
+def _canonical_town(town: str) -> str:
+    """Towns match whatever the case: 'leeds' finds 'Leeds'."""
+    for known in list_towns():
+        if known.casefold() == town.casefold():
+            return known
+    return town
+
+
+def _course_view(course) -> CourseView:
+    return CourseView(
+        id=course.id, slug=course.slug, title=course.title, category=course.category,
+        summary=course.summary, description_html=course.description_html,
+        duration_days=course.duration_days, duration_hours=course.duration_hours,
+        price_pence=course.price_pence,
+        certificate_validity_months=course.certificate_validity_months,
+    )
+
+
+def _session_views(sessions: Sequence[CourseSession], now: datetime) -> list[SessionView]:
+    taken = BookingRepository().seats_taken_by_session([s.id for s in sessions], now)
+    return [_session_view(s, taken.get(s.id, 0), now) for s in sessions]
+
+
+def _session_view(session: CourseSession, seats_taken: int, now: datetime) -> SessionView:
+    course, venue, trainer = session.course, session.venue, session.trainer
+    return SessionView(
+        id=session.id,
+        course_slug=course.slug,
+        course_title=course.title,
+        course_category=course.category,
+        starts_at=session.starts_at,
+        ends_at=session.ends_at,
+        capacity=session.capacity,
+        seats_available=max(0, session.capacity - seats_taken),
+        price_pence=session.price_pence,
+        status=session.status.value,
+        venue_name=venue.name,
+        venue_town=venue.town,
+        venue_postcode=venue.postcode,
+        venue_address=venue.one_line_address,
+        venue_accessibility_notes=venue.accessibility_notes,
+        trainer_first_name=trainer.full_name.split()[0] if trainer and trainer.full_name else None,
+        has_started=session.starts_at <= now,
+    )

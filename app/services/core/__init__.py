@@ -1,0 +1,1 @@
+"""What every domain shares: domain errors, events (the outbox), audit, alerts, links, formats."""

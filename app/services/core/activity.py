@@ -1,0 +1,136 @@
+"""Admin: what has been happening. The activity feed (audit entries and alerts,
+searchable), open alerts and their acknowledgement, dead-lettered outbox
+deliveries and their replay, and the dashboard's summary of today."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from app.models import Alert, AuditLog, OutboxDelivery, utcnow
+from app.repositories import Page, unit_of_work
+from app.repositories.admin import AdminAlertRepository
+from app.services.bookings import office
+from app.services.catalogue import timetable
+from app.services.background import dispatcher
+from app.services.core.inputs import DEFAULT_PER_PAGE, page_number
+from app.services.core.audit import record_audit, search_audit
+from app.services.core.errors import NotFound
+from app.validation import FieldError, clean_text
+
+ENTITY_TYPES = {"": "Everything", "booking": "Bookings", "session": "Sessions",
+                "course": "Courses", "venue": "Venues", "user": "Trainers",
+                "waitlist": "Waiting lists", "alert": "Alerts", "outbox": "Events"}
+
+
+# -- activity feed --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ActivityFilters:
+    text: str = ""
+    entity_type: str = ""
+    page: int = 1
+
+    def query_params(self, **overrides) -> dict[str, str]:
+        params = {"q": self.text, "type": self.entity_type, "page": self.page}
+        params.update(overrides)
+        if str(params.get("page")) == "1":
+            del params["page"]
+        return {k: str(v) for k, v in params.items() if v not in (None, "")}
+
+
+@dataclass(frozen=True)
+class ActivityFeed:
+    filters: ActivityFilters
+    entries: Page[AuditLog]
+    alerts: list[Alert]
+    problems: dict[str, str] = field(default_factory=dict)
+
+
+def activity_feed(params: Mapping, *, per_page: int = DEFAULT_PER_PAGE) -> ActivityFeed:
+    """Audit entries, newest first, searchable by action or record id (search_audit),
+    with the alerts matching the same text alongside."""
+    problems: dict[str, str] = {}
+    try:
+        text = clean_text(params.get("q"), field_label="search", max_length=100,
+                          required=False) or ""
+    except FieldError as exc:
+        problems["q"] = exc.message
+        text = ""
+    entity_type = params.get("type") or ""
+    if entity_type not in ENTITY_TYPES:
+        problems["type"] = "Choose what to show from the list."
+        entity_type = ""
+    filters = ActivityFilters(text=text, entity_type=entity_type,
+                              page=page_number(params.get("page")))
+    entries = search_audit(entity_type=entity_type or None, text=text or None,
+                           page=filters.page, per_page=per_page)
+    alerts_repo = AdminAlertRepository()
+    alerts: list[Alert] = []
+    if not entity_type or entity_type == "alert":
+        alerts = list(alerts_repo.session.scalars(
+            alerts_repo.search(text=text or None).limit(20)))
+    return ActivityFeed(filters=filters, entries=entries, alerts=alerts, problems=problems)
+
+
+# -- alerts ------------------------------------------------------------------------------
+def list_alerts(*, open_only: bool = True, page: int = 1,
+                per_page: int = DEFAULT_PER_PAGE) -> Page[Alert]:
+    repo = AdminAlertRepository()
+    return repo.paginate(repo.search(open_only=open_only), page=page, per_page=per_page)
+
+
+def acknowledge_alert(actor_id: int, alert_id: int, *, now: datetime | None = None) -> Alert:
+    """Mark an alert as seen; acknowledging twice changes nothing."""
+    now = now or utcnow()
+    repo = AdminAlertRepository()
+    with unit_of_work():
+        alert = repo.get(alert_id)
+        if alert is None:
+            raise NotFound("We could not find that alert.")
+        if repo.acknowledge(alert_id, actor_id, now):
+            record_audit(actor_id, "alert.acknowledge", "alert", alert_id,
+                         before={"acknowledged_at": None},
+                         after={"acknowledged_at": now.isoformat(), "kind": alert.kind})
+        repo.session.refresh(alert)
+    return alert
+
+
+# -- dead letters --------------------------------------------------------------------------
+def dead_letters(limit: int = 200) -> list[OutboxDelivery]:
+    """Deliveries that ran out of attempts, newest first (the dispatcher's list)."""
+    return dispatcher.dead_letters(limit)
+
+
+def replay_dead_letters(actor_id: int, delivery_ids: list[int] | None, *,
+                        now: datetime | None = None) -> int:
+    """Queue dead deliveries (these, or all with None) again with fresh attempts
+    (dispatcher.replay_dead); handlers are idempotent, so a replay is safe."""
+    count = dispatcher.replay_dead(delivery_ids, now=now)
+    if count:
+        with unit_of_work():
+            record_audit(actor_id, "outbox.replay", "outbox",
+                         "all" if delivery_ids is None else ",".join(map(str, delivery_ids))[:64],
+                         after={"replayed": count})
+    return count
+
+
+# -- dashboard -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Dashboard:
+    todays_sessions: list
+    open_alerts: list[Alert]
+    open_alert_count: int
+    recent_bookings: list
+    dead_letter_count: int
+
+
+def dashboard(*, now: datetime | None = None) -> Dashboard:
+    now = now or utcnow()
+    repo = AdminAlertRepository()
+    return Dashboard(
+        todays_sessions=timetable.todays_sessions(now=now),
+        open_alerts=list(repo.session.scalars(repo.search(open_only=True).limit(10))),
+        open_alert_count=repo.open_count(),
+        recent_bookings=office.recent_bookings(10),
+        dead_letter_count=dispatcher.delivery_counts().get("dead", 0),
+    )

@@ -1,0 +1,50 @@
+"""Who we are on emails, receipts and certificates, and the VAT arithmetic."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from app.services.core.links import base_url
+
+
+@dataclass(frozen=True)
+class Provider:
+    name: str
+    address: str
+    email: str
+    phone: str
+    website: str
+    vat_number: str
+    vat_rate_percent: int = 20
+
+    @classmethod
+    def from_config(cls, config: Mapping) -> "Provider":
+        return cls(
+            name=config["PROVIDER_NAME"],
+            address=config["PROVIDER_ADDRESS"],
+            email=config["PROVIDER_EMAIL"],
+            phone=config["PROVIDER_PHONE"],
+            website=base_url(config),
+            vat_number=config["PROVIDER_VAT_NUMBER"],
+            vat_rate_percent=config["VAT_RATE_PERCENT"],
+        )
+
+    @property
+    def is_vat_registered(self) -> bool:
+        return bool(self.vat_number)
+
+
+@dataclass(frozen=True)
+class VatBreakdown:
+    net_pence: int
+    vat_pence: int
+    gross_pence: int
+    rate_percent: int
+
+
+def vat_breakdown(gross_pence: int, rate_percent: int = 20) -> VatBreakdown:
+    """Split a VAT-inclusive price: VAT = gross x rate / (100 + rate), to the
+    nearest penny (half up), and net = gross - VAT, so the parts always add up."""
+    vat = (gross_pence * rate_percent * 2 + (100 + rate_percent)) // (2 * (100 + rate_percent))
+    return VatBreakdown(net_pence=gross_pence - vat, vat_pence=vat, gross_pence=gross_pence,
+                        rate_percent=rate_percent)

@@ -1,0 +1,1 @@
+"""Messages and documents: outbox handlers that send emails, email rendering and transports, PDFs and calendar files."""

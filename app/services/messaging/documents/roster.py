@@ -1,0 +1,83 @@
+"""The trainer's session roster: PDF with a signature column, and CSV."""
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from fpdf.fonts import FontFace
+
+from app.models import CourseSession
+from app.services.messaging.documents.pdf import FONT, BrandedPDF
+from app.services.core.provider import Provider
+from app.services.core.ukformat import uk_date, uk_time
+
+
+@dataclass(frozen=True)
+class RosterLine:
+    """One seat on the roster."""
+
+    number: int
+    full_name: str            # exactly as it will appear on the certificate
+    booking_reference: str
+    contact_name: str
+    contact_phone: str
+    company: str
+    access_needs: str
+    attended: bool | None
+
+
+CSV_COLUMNS = ("number", "name_on_certificate", "booking_reference", "contact_name",
+               "contact_phone", "company", "access_needs", "attended")
+
+
+def _session_line(course_session: CourseSession) -> str:
+    venue = course_session.venue
+    return (f"{uk_date(course_session.starts_at)}, {uk_time(course_session.starts_at)} to "
+            f"{uk_time(course_session.ends_at)} · {venue.name}, {venue.one_line_address}")
+
+
+def roster_pdf(course_session: CourseSession, lines: Sequence[RosterLine],
+               provider: Provider) -> bytes:
+    title = f"Roster: {course_session.course.title}"
+    pdf = BrandedPDF(provider, title=title, orientation="L")
+    pdf.add_page()
+    pdf.heading(title, 14)
+    pdf.para(_session_line(course_session), 10)
+    trainer = course_session.trainer.full_name if course_session.trainer else "to be assigned"
+    pdf.para(f"Trainer: {trainer}   ·   Attendees: {len(lines)} of {course_session.capacity}", 10)
+    pdf.ln(2)
+    pdf.set_font(FONT, "", 9)
+    # Tall rows leave room to sign; text is left-aligned (fpdf2 justifies by default).
+    with pdf.table(col_widths=(8, 64, 26, 30, 38, 44, 52), line_height=5.5, text_align="LEFT",
+                   padding=2, headings_style=FontFace(emphasis="BOLD")) as table:
+        table.row(["#", "Name as on certificate", "Booking", "Contact phone", "Company",
+                   "Access needs (shared by customer)", "Signature"])
+        for line in lines:
+            table.row([str(line.number), line.full_name, line.booking_reference,
+                       line.contact_phone, line.company, line.access_needs, ""])
+    if not lines:
+        pdf.para("No confirmed attendees yet.", 10)
+    pdf.ln(4)
+    pdf.para("Please check each name with the attendee: certificates are printed exactly as "
+             "shown here.", 8.5)
+    return pdf.to_bytes()
+
+
+def _cell(value: object) -> str:
+    """A CSV cell that a spreadsheet will not run as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def roster_csv(lines: Sequence[RosterLine]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for line in lines:
+        attended = "" if line.attended is None else ("yes" if line.attended else "no")
+        writer.writerow([_cell(v) for v in (
+            line.number, line.full_name, line.booking_reference, line.contact_name,
+            line.contact_phone, line.company, line.access_needs, attended)])
+    return out.getvalue()

@@ -1,0 +1,146 @@
+"""Sending an email once: rendering (HTML + plain text from Jinja templates),
+attachments, and the SentEmail row that turns a repeat into a no-op.
+
+How "the same event delivered twice sends one email" holds
+----------------------------------------------------------
+Every email has a dedupe key naming what it is about (``booking-confirmed:REF``).
+Before sending, a SentEmail row with that unique key is committed as
+``sending``; after the transport accepts the message it becomes ``sent``.
+A second call with the key finds ``sent`` and does nothing. A crash between
+the two commits leaves ``sending``, and the retry sends again: at least once,
+never silently lost. That window is as small as one SMTP call, and the
+Message-ID is derived from the key, so even that rare repeat carries the
+same Message-ID and mail systems may fold it into the first.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from flask import current_app, render_template
+from flask_mailman import EmailMultiAlternatives
+from sqlalchemy.exc import IntegrityError
+
+from app.extensions import mail
+from app.models import SentEmail, utcnow
+from app.repositories import unit_of_work
+from app.repositories.notifications import SentEmailRepository
+from app.services.core.provider import Provider
+from app.services.core.ukformat import pounds, uk_date, uk_short_date, uk_time
+
+log = logging.getLogger(__name__)
+
+SENDING, SENT, FAILED = "sending", "sent", "failed"
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content: bytes
+    mimetype: str
+
+
+@dataclass(frozen=True)
+class OutgoingEmail:
+    """An email to render: templates/email/<template>.txt and .html."""
+
+    to: tuple[str, ...]
+    subject: str
+    template: str
+    context: Mapping = field(default_factory=dict)
+    attachments: tuple[Attachment, ...] = ()
+    reply_to: tuple[str, ...] = ()
+
+
+def render(template: str, **context) -> tuple[str, str]:
+    """(plain text, HTML) of an email template, with the provider's branding."""
+    context.setdefault("provider", Provider.from_config(current_app.config))
+    context.update(long_date=uk_date, short_date=uk_short_date, time=uk_time, money=pounds)
+    text = render_template(f"email/{template}.txt", **context)
+    html = render_template(f"email/{template}.html", **context)
+    return text, html
+
+
+def message_id(dedupe_key: str) -> str:
+    domain = current_app.config["MAIL_DEFAULT_SENDER"].rpartition("@")[2] or "localhost"
+    digest = hashlib.sha256(dedupe_key.encode("utf-8")).hexdigest()[:32]
+    return f"<{digest}@{domain}>"
+
+
+def build_message(email: OutgoingEmail, *, dedupe_key: str) -> EmailMultiAlternatives:
+    subject = " ".join(email.subject.split())  # no line breaks: they would forge headers
+    text, html = render(email.template, subject=subject, **email.context)
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=text,
+        from_email=current_app.config["MAIL_DEFAULT_SENDER"],
+        to=list(email.to),
+        reply_to=list(email.reply_to) or None,
+        headers={"Message-ID": message_id(dedupe_key)},
+        connection=mail.get_connection(),
+    )
+    message.attach_alternative(html, "text/html")
+    for attachment in email.attachments:
+        message.attach(attachment.filename, attachment.content, attachment.mimetype)
+    return message
+
+
+def already_sent(dedupe_key: str) -> bool:
+    row = SentEmailRepository().get_by_key(dedupe_key)
+    return row is not None and row.status == SENT
+
+
+def send_once(dedupe_key: str, email: OutgoingEmail | None = None, *,
+              build: Callable[[], OutgoingEmail | None] | None = None,
+              booking_id: int | None = None) -> bool:
+    """Send `email` (or the one `build()` returns, built only if still needed)
+    unless an email with `dedupe_key` was already sent. True if it was sent now.
+
+    A transport failure marks the row failed and re-raises, so the caller (an
+    outbox delivery or a job) retries later.
+    """
+    if already_sent(dedupe_key):
+        return False
+    email = email or build()
+    if email is None or not email.to:
+        return False
+    message = build_message(email, dedupe_key=dedupe_key)
+    repo = SentEmailRepository()
+    with unit_of_work() as session:
+        row = repo.get_by_key(dedupe_key)
+        if row is None:
+            try:
+                with session.begin_nested():
+                    row = repo.add(SentEmail(
+                        dedupe_key=dedupe_key, booking_id=booking_id,
+                        to_address=", ".join(email.to)[:254], subject=email.subject[:200],
+                        template=email.template, status=SENDING))
+            except IntegrityError:  # a concurrent sender just wrote it
+                row = repo.get_by_key(dedupe_key)
+        if row.status == SENT:
+            return False
+        row.status, row.error = SENDING, None
+        row_id = row.id
+    try:
+        message.send()
+    except Exception as exc:
+        with unit_of_work():
+            failed = repo.get(row_id)
+            failed.status, failed.error = FAILED, f"{type(exc).__name__}: {exc}"[:2000]
+        raise
+    with unit_of_work():
+        sent = repo.get(row_id)
+        sent.status, sent.sent_at = SENT, utcnow()
+    log.info("sent %s email %s to %s", email.template, dedupe_key, ", ".join(email.to))
+    return True
+
+
+def recipients(addresses: Sequence[str | None]) -> tuple[str, ...]:
+    """Unique, non-empty addresses in their first order."""
+    seen: dict[str, None] = {}
+    for address in addresses:
+        if address and address.strip():
+            seen.setdefault(address.strip(), None)
+    return tuple(seen)

@@ -1,0 +1,388 @@
+"""Emails about bookings, payments, sessions, certificates and alerts.
+
+Outbox handlers (``@events.handles``) turn events into emails; the scheduled
+jobs call the ``send_*`` functions directly. Every email has a dedupe key
+(see app.services.messaging.emails), so a handler run twice for one event sends one
+email, and every email to a customer carries the manage-booking link.
+
+A handler re-reads the booking and skips an email the booking no longer
+warrants (a confirmation for a booking cancelled meanwhile, an expiry notice
+for a hold that a late payment confirmed): deliveries may arrive late.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from flask import current_app
+
+from app.models import Attendee, Booking, BookingStatus, CourseSession, OutboxEvent, utcnow
+from app.repositories.attendees import AttendeeRepository
+from app.repositories.bookings import BookingRepository
+from app.repositories.recipients import RecipientRepository
+from app.services.core import events
+from app.services.core import links
+from app.services.staff.certificates import CERTIFICATE_ISSUED, REMOVED_NAME, certificate_document
+from app.services.messaging.documents import booking_ics, booking_receipt_pdf
+from app.services.messaging.emails import Attachment, OutgoingEmail, recipients, send_once
+from app.services.core.provider import Provider
+from app.services.core.ukformat import london, pounds, uk_date, uk_time
+
+log = logging.getLogger(__name__)
+
+# Recorded by the waiting-list feature: payload {"entry_id", "email", "name",
+# "session_id", "offer_url", "expires_at" (ISO 8601 UTC)}.
+WAITLIST_OFFER_MADE = "WaitlistOfferMade"
+# Recorded by payments (app.services.payments.checkout) when a payment queued
+# while card payments were paused can be made; payload {"reference", ...}.
+PAYMENT_LINK_READY = "PaymentLinkReady"
+
+WHAT_TO_BRING = (
+    "Photo ID (a driving licence or passport), so we can check names for certificates",
+    "Comfortable clothes: you will practise CPR and the recovery position on the floor",
+    "Glasses if you use them for reading, and a pen",
+    "Lunch and a drink, unless the venue notes say it is provided",
+)
+
+
+# -- shared pieces ------------------------------------------------------------------------
+def _provider() -> Provider:
+    return Provider.from_config(current_app.config)
+
+
+def _booking_for(event: OutboxEvent) -> Booking | None:
+    reference = event.payload.get("reference") or event.aggregate_id
+    booking = BookingRepository().get_by_reference(str(reference))
+    if booking is None:
+        log.warning("%s event %s: no booking %s; no email sent", event.event_type, event.id,
+                    reference)
+    return booking
+
+
+def _booking_context(booking: Booking, **extra) -> dict:
+    course_session = booking.session
+    return {
+        "booking": booking,
+        "course_session": course_session,
+        "course": course_session.course,
+        "venue": course_session.venue,
+        "attendees": booking.attendees,
+        "manage_url": links.manage_link(booking.reference),
+        **extra,
+    }
+
+
+def _ics(booking: Booking, *, cancelled: bool = False) -> Attachment:
+    provider = _provider()
+    content = booking_ics(booking, manage_url=links.manage_link(booking.reference),
+                          provider_name=provider.name, provider_email=provider.email,
+                          cancelled=cancelled)
+    return Attachment(f"{booking.reference}.ics", content, "text/calendar")
+
+
+def _when(course_session: CourseSession) -> str:
+    return uk_date(course_session.starts_at)
+
+
+def _customer_email(booking: Booking, *, subject: str, template: str,
+                    attachments: Iterable[Attachment] = (), **extra) -> OutgoingEmail:
+    return OutgoingEmail(to=recipients([booking.contact_email]), subject=subject,
+                         template=template, context=_booking_context(booking, **extra),
+                         attachments=tuple(attachments))
+
+
+def _skip(event: OutboxEvent, booking: Booking, why: str) -> None:
+    log.info("%s event %s for %s: %s; no email sent", event.event_type, event.id,
+             booking.reference, why)
+
+
+# -- booking confirmed ------------------------------------------------------------------
+@events.handles(events.BOOKING_CONFIRMED, name="email.booking_confirmed")
+def email_booking_confirmed(event: OutboxEvent) -> None:
+    booking = _booking_for(event)
+    if booking is None:
+        return
+    if booking.status != BookingStatus.CONFIRMED:
+        return _skip(event, booking, f"the booking is now {booking.status.value}")
+    send_booking_confirmation(booking)
+
+
+def send_booking_confirmation(booking: Booking, *, dedupe_key: str | None = None) -> bool:
+    """The confirmation with the calendar file and the PDF confirmation / VAT receipt."""
+    def build() -> OutgoingEmail:
+        course_session = booking.session
+        receipt = booking_receipt_pdf(booking, _provider(),
+                                      manage_url=links.manage_link(booking.reference))
+        return _customer_email(
+            booking,
+            subject=f"Booking confirmed: {course_session.course.title} on "
+                    f"{_when(course_session)} (ref {booking.reference})",
+            template="booking_confirmed",
+            attachments=[_ics(booking),
+                         Attachment(f"receipt-{booking.reference}.pdf", receipt,
+                                    "application/pdf")],
+            what_to_bring=WHAT_TO_BRING)
+
+    return send_once(dedupe_key or f"booking-confirmed:{booking.reference}", build=build,
+                     booking_id=booking.id)
+
+
+def resend_booking_confirmation(booking: Booking, *, now: datetime | None = None) -> bool:
+    """Send the confirmation again (an admin's "resend"): a new key, so it goes out."""
+    stamp = (now or utcnow()).strftime("%Y%m%dT%H%M%S%f")
+    return send_booking_confirmation(
+        booking, dedupe_key=f"booking-confirmed:{booking.reference}:resend:{stamp}")
+
+
+# -- holds and payments -----------------------------------------------------------------
+@events.handles(events.HOLD_EXPIRED, name="email.hold_expired")
+def email_hold_expired(event: OutboxEvent) -> None:
+    booking = _booking_for(event)
+    if booking is None:
+        return
+    if booking.status != BookingStatus.EXPIRED:
+        return _skip(event, booking, f"the booking is now {booking.status.value}")
+    course_session = booking.session
+    can_rebook = course_session.starts_at > utcnow()
+    send_once(f"hold-expired:{booking.reference}", _customer_email(
+        booking,
+        subject=f"Your held seats were released: {course_session.course.title} on "
+                f"{_when(course_session)}",
+        template="hold_expired",
+        book_again_url=links.session_link(course_session.id) if can_rebook else None,
+        courses_url=links.courses_link()), booking_id=booking.id)
+
+
+@events.handles(events.PAYMENT_FAILED, name="email.payment_failed")
+def email_payment_failed(event: OutboxEvent) -> None:
+    booking = _booking_for(event)
+    if booking is None:
+        return
+    if booking.status != BookingStatus.HELD:
+        return _skip(event, booking, f"the booking is now {booking.status.value}")
+    hold_is_live = bool(booking.hold_expires_at and booking.hold_expires_at > utcnow())
+    send_once(f"payment-failed:{booking.reference}:{event.id}", _customer_email(
+        booking,
+        subject=f"Payment not completed for booking {booking.reference}",
+        template="payment_failed",
+        reason=event.payload.get("reason") or event.payload.get("message"),
+        pay_url=links.pay_link(booking.reference) if hold_is_live else None,
+        hold_expires_at=booking.hold_expires_at if hold_is_live else None,
+        book_again_url=links.session_link(booking.session_id)), booking_id=booking.id)
+
+
+@events.handles(PAYMENT_LINK_READY, name="email.payment_link")
+def email_payment_link(event: OutboxEvent) -> None:
+    """A payment that was queued while card payments were paused can now be made."""
+    booking = _booking_for(event)
+    if booking is None:
+        return
+    if booking.status != BookingStatus.HELD or not booking.hold_expires_at \
+            or booking.hold_expires_at <= utcnow():
+        return _skip(event, booking, "the hold is no longer live")
+    send_once(f"payment-link:{booking.reference}:{event.id}", _customer_email(
+        booking,
+        subject=f"Complete your booking {booking.reference}: payment link",
+        template="payment_link", pay_url=links.pay_link(booking.reference),
+        hold_expires_at=booking.hold_expires_at), booking_id=booking.id)
+
+
+# -- cancellations and refunds ------------------------------------------------------------
+@events.handles(events.BOOKING_CANCELLED, name="email.booking_cancelled")
+def email_booking_cancelled(event: OutboxEvent) -> None:
+    if event.payload.get("reason") == "session_cancelled":
+        return  # the session-cancelled email tells these customers
+    booking = _booking_for(event)
+    if booking is None:
+        return
+    was_confirmed = bool(event.payload.get("was_confirmed"))
+    refund_pence = int(event.payload.get("refund_due_pence") or booking.refund_due_pence or 0)
+    course_session = booking.session
+    send_once(f"booking-cancelled:{booking.reference}", _customer_email(
+        booking,
+        subject=f"Booking cancelled: {course_session.course.title} on "
+                f"{_when(course_session)} (ref {booking.reference})",
+        template="booking_cancelled",
+        attachments=[_ics(booking, cancelled=True)] if was_confirmed else [],
+        was_confirmed=was_confirmed, refund_pence=refund_pence,
+        courses_url=links.courses_link()), booking_id=booking.id)
+
+
+@events.handles(events.REFUND_ISSUED, name="email.refund_issued")
+def email_refund_issued(event: OutboxEvent) -> None:
+    booking = _booking_for(event)
+    if booking is None:
+        return
+    amount = int(event.payload.get("amount_pence") or 0)
+    if amount <= 0:
+        return _skip(event, booking, "the event names no refund amount")
+    key = event.payload.get("refund_id") or f"event-{event.id}"
+    send_once(f"refund-issued:{booking.reference}:{key}", _customer_email(
+        booking,
+        subject=f"Refund of {pounds(amount)} for booking {booking.reference}",
+        template="refund_issued", refund_pence=amount), booking_id=booking.id)
+
+
+@events.handles(events.LATE_PAYMENT_REFUNDED, name="email.late_payment_refunded")
+def email_late_payment_refunded(event: OutboxEvent) -> None:
+    booking = _booking_for(event)
+    if booking is None:
+        return
+    amount = int(event.payload.get("amount_pence") or booking.amount_pence)
+    course_session = booking.session
+    send_once(f"late-payment-refunded:{booking.reference}", _customer_email(
+        booking,
+        subject=f"Sorry, {course_session.course.title} on {_when(course_session)} filled up: "
+                f"{pounds(amount)} refunded",
+        template="late_payment_refunded", refund_pence=amount,
+        courses_url=links.courses_link()), booking_id=booking.id)
+
+
+# -- changes made by the provider ---------------------------------------------------------
+def _session_bookings(session_id: int, statuses: Iterable[BookingStatus],
+                      references: list[str] | None = None) -> list[Booking]:
+    return RecipientRepository().bookings_on_session(session_id, statuses, references)
+
+
+@events.handles(events.SESSION_CHANGED, name="email.session_changed")
+def email_session_changed(event: OutboxEvent) -> None:
+    """Payload {"session_id", "summary" (optional sentence saying what changed)}."""
+    session_id = int(event.payload.get("session_id") or event.aggregate_id)
+    for booking in _session_bookings(session_id, (BookingStatus.CONFIRMED,)):
+        course_session = booking.session
+        send_once(f"session-changed:{event.id}:{booking.reference}", _customer_email(
+            booking,
+            subject=f"Change to your course: {course_session.course.title} "
+                    f"(ref {booking.reference})",
+            template="session_changed", attachments=[_ics(booking)],
+            summary=event.payload.get("summary")), booking_id=booking.id)
+
+
+@events.handles(events.SESSION_CANCELLED, name="email.session_cancelled")
+def email_session_cancelled(event: OutboxEvent) -> None:
+    """Payload {"session_id", "references" (optional: the bookings it cancelled),
+    "reason" (optional sentence)}. Bookings cancelled with it record
+    BookingCancelled with reason "session_cancelled", which sends no second email."""
+    session_id = int(event.payload.get("session_id") or event.aggregate_id)
+    references = event.payload.get("references")
+    if references:
+        bookings = _session_bookings(session_id, tuple(BookingStatus), references)
+    else:
+        since = event.created_at - timedelta(minutes=5)
+        bookings = [b for b in _session_bookings(
+            session_id, (BookingStatus.CONFIRMED, BookingStatus.CANCELLED,
+                         BookingStatus.REFUNDED))
+            if b.status == BookingStatus.CONFIRMED or (b.cancelled_at and b.cancelled_at >= since)]
+    for booking in bookings:
+        course_session = booking.session
+        refund = booking.refund_due_pence or (booking.amount_pence if booking.confirmed_at else 0)
+        send_once(f"session-cancelled:{session_id}:{booking.reference}", _customer_email(
+            booking,
+            subject=f"Cancelled: {course_session.course.title} on {_when(course_session)} "
+                    f"(ref {booking.reference})",
+            template="session_cancelled", attachments=[_ics(booking, cancelled=True)],
+            reason=event.payload.get("reason"), refund_pence=refund,
+            courses_url=links.courses_link()), booking_id=booking.id)
+
+
+@events.handles(WAITLIST_OFFER_MADE, name="email.waitlist_offer")
+def email_waitlist_offer(event: OutboxEvent) -> None:
+    payload = event.payload
+    course_session = RecipientRepository().course_session(int(payload["session_id"]))
+    if course_session is None or not payload.get("email"):
+        log.warning("waiting-list offer event %s is incomplete; no email sent", event.id)
+        return
+    expires_at = datetime.fromisoformat(payload["expires_at"]) if payload.get("expires_at") \
+        else None
+    send_once(f"waitlist-offer:{payload.get('entry_id', event.aggregate_id)}:{event.id}",
+              OutgoingEmail(
+                  to=recipients([payload["email"]]),
+                  subject=f"A seat is free: {course_session.course.title} on "
+                          f"{_when(course_session)}",
+                  template="waitlist_offer",
+                  context={"name": payload.get("name") or "there",
+                           "course_session": course_session, "course": course_session.course,
+                           "venue": course_session.venue, "offer_url": payload["offer_url"],
+                           "manage_url": payload["offer_url"], "expires_at": expires_at}))
+
+
+# -- certificates -----------------------------------------------------------------------
+def _certificate_recipient(attendee: Attendee) -> tuple[str, ...]:
+    return recipients([attendee.email or attendee.booking.contact_email])
+
+
+@events.handles(CERTIFICATE_ISSUED, name="email.certificate_issued")
+def email_certificate_issued(event: OutboxEvent) -> None:
+    number = event.payload.get("certificate_number") or event.aggregate_id
+    attendee = AttendeeRepository().get_by_certificate_number(number)
+    if attendee is None or attendee.full_name == REMOVED_NAME:
+        return
+    booking = attendee.booking
+
+    def build() -> OutgoingEmail:
+        return OutgoingEmail(
+            to=_certificate_recipient(attendee),
+            subject=f"Your certificate: {booking.session.course.title} ({number})",
+            template="certificate_issued",
+            context=_booking_context(booking, attendee=attendee,
+                                     verify_url=links.verify_link(number)),
+            attachments=(Attachment(f"certificate-{number}.pdf", certificate_document(attendee),
+                                    "application/pdf"),))
+
+    send_once(f"certificate-issued:{number}", build=build, booking_id=booking.id)
+
+
+def send_certificate_expiry_reminder(attendee: Attendee) -> bool:
+    """Tell a certificate holder their certificate runs out soon (scheduled job)."""
+    if attendee.full_name == REMOVED_NAME or not attendee.certificate_number:
+        return False
+    booking = attendee.booking
+    course = booking.session.course
+    return send_once(f"certificate-expiry:{attendee.certificate_number}", OutgoingEmail(
+        to=_certificate_recipient(attendee),
+        subject=f"Your {course.title} certificate expires on "
+                f"{uk_date(attendee.certificate_expires_on)}",
+        template="certificate_expiry",
+        context=_booking_context(booking, attendee=attendee, courses_url=links.courses_link(),
+                                 verify_url=links.verify_link(attendee.certificate_number))),
+        booking_id=booking.id)
+
+
+# -- reminders ----------------------------------------------------------------------------
+def send_course_reminder(booking: Booking) -> bool:
+    """The reminder a couple of days before the course (scheduled job). Keyed on the
+    start time too, so a moved session gets a fresh reminder."""
+    course_session = booking.session
+    starts = london(course_session.starts_at)
+    return send_once(f"course-reminder:{booking.reference}:{starts:%Y%m%dT%H%M}", _customer_email(
+        booking,
+        subject=f"Reminder: {course_session.course.title} on {_when(course_session)} at "
+                f"{uk_time(course_session.starts_at)}, {course_session.venue.town}",
+        template="course_reminder", attachments=[_ics(booking)],
+        what_to_bring=WHAT_TO_BRING), booking_id=booking.id)
+
+
+# -- alerts for administrators ------------------------------------------------------------
+def admin_addresses() -> tuple[str, ...]:
+    configured = current_app.config.get("ADMIN_ALERT_EMAILS") or ""
+    if configured.strip():
+        return recipients(a for a in configured.split(","))
+    return recipients(RecipientRepository().admin_emails())
+
+
+@events.handles(events.ALERT_RAISED, name="email.admin_alert")
+def email_admin_alert(event: OutboxEvent) -> None:
+    """Critical alerts are emailed to the administrators; others wait in the admin pages."""
+    if event.payload.get("severity") != "critical":
+        return
+    to = admin_addresses()
+    if not to:
+        log.warning("critical alert %s: no administrator address to email", event.aggregate_id)
+        return
+    kind = event.payload.get("kind", "alert")
+    message = event.payload.get("message", "")
+    send_once(f"alert:{event.aggregate_id}", OutgoingEmail(
+        to=to, subject=f"[Critical] {kind}: {message[:80]}", template="admin_alert",
+        context={"kind": kind, "message": message, "raised_at": event.created_at,
+                 "admin_url": links.base_url(current_app.config) + "/admin"}))

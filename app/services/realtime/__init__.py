@@ -1,0 +1,1 @@
+"""Live seat counts: announcements after commit, transports between processes, and the per-process hub."""

@@ -1,0 +1,145 @@
+"""Attendance certificates: issuing a unique number with its dates, and the
+public check of a number.
+
+The trainer portal calls `issue_certificate` when a session is completed for
+each attendee present; issuing twice keeps the first certificate. Each issue
+records a CertificateIssued event, which emails the certificate PDF.
+"""
+from __future__ import annotations
+
+import calendar
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from flask import current_app
+from sqlalchemy.exc import IntegrityError
+
+from app.models import Attendee, utcnow
+from app.repositories import unit_of_work
+from app.repositories.attendees import AttendeeRepository
+from app.services.core import events
+from app.services.messaging.documents import certificate_pdf
+from app.services.core.errors import NotFound
+from app.services.core.links import verify_link
+from app.services.core.provider import Provider
+from app.services.core.ukformat import london
+
+CERTIFICATE_ISSUED = "CertificateIssued"
+# No 0/O, 1/I/L: numbers are read out over the phone and typed from paper.
+NUMBER_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+NUMBER_PATTERN = re.compile(r"^RFT-\d{4}-[A-Z0-9]{6}$")
+# Shown instead of a name removed under the retention policy (see app.services.background.retention).
+REMOVED_NAME = "[removed]"
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day `months` later, or the month's last day if it is shorter."""
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def new_certificate_number(completed_on: date) -> str:
+    """'RFT-2603-K7M2QX': year and month of completion, then 6 random characters."""
+    suffix = "".join(secrets.choice(NUMBER_ALPHABET) for _ in range(6))
+    return f"RFT-{completed_on:%y%m}-{suffix}"
+
+
+def normalise_number(raw: object) -> str | None:
+    """A certificate number as typed (any case, spaces) or None if it cannot be one."""
+    if not isinstance(raw, str):
+        return None
+    number = re.sub(r"\s+", "", raw).upper()
+    return number if NUMBER_PATTERN.match(number) else None
+
+
+def issue_certificate(attendee: Attendee | int, completed_on: date, *,
+                      now: datetime | None = None) -> Attendee:
+    """Give an attendee their certificate (valid for the course's
+    certificate_validity_months from `completed_on`). Idempotent."""
+    repo = AttendeeRepository()
+    attendee_id = attendee if isinstance(attendee, int) else attendee.id
+    with unit_of_work() as session:
+        record = repo.get(attendee_id)
+        if record is None:
+            raise NotFound("We could not find that attendee.")
+        if record.certificate_number:
+            return record
+        months = record.booking.session.course.certificate_validity_months
+        expires_on = add_months(completed_on, months)
+        for _ in range(10):
+            number = new_certificate_number(completed_on)
+            try:
+                with session.begin_nested():
+                    issued = repo.assign_certificate(attendee_id, number=number,
+                                                     issued_on=completed_on,
+                                                     expires_on=expires_on)
+                break
+            except IntegrityError:  # the number exists already: draw another
+                continue
+        else:  # pragma: no cover - 10 collisions in a space of 887 million
+            raise RuntimeError("could not draw an unused certificate number")
+        session.refresh(record)
+        if issued:
+            events.record_event(CERTIFICATE_ISSUED, record.certificate_number, {
+                "attendee_id": record.id, "reference": record.booking.reference,
+                "certificate_number": record.certificate_number,
+                "expires_on": expires_on.isoformat()})
+    return record
+
+
+@dataclass(frozen=True)
+class CertificateCheck:
+    """What the public verification page may say about a number."""
+
+    number: str
+    status: str  # "valid", "expired" or "unknown"
+    holder_name: str | None = None
+    course_title: str | None = None
+    issued_on: date | None = None
+    expires_on: date | None = None
+
+    @property
+    def is_genuine(self) -> bool:
+        return self.status in ("valid", "expired")
+
+    @property
+    def holder_removed(self) -> bool:
+        return self.holder_name == REMOVED_NAME
+
+
+def verify_certificate(number: object, *, today: date | None = None) -> CertificateCheck:
+    """Whether `number` is one of ours and still valid. Never raises for bad input."""
+    cleaned = normalise_number(number)
+    shown = cleaned or (str(number)[:40] if isinstance(number, str) else "")
+    if cleaned is None:
+        return CertificateCheck(number=shown, status="unknown")
+    attendee = AttendeeRepository().get_by_certificate_number(cleaned)
+    if attendee is None or attendee.certificate_expires_on is None:
+        return CertificateCheck(number=cleaned, status="unknown")
+    today = today or london(utcnow()).date()
+    status = "valid" if today <= attendee.certificate_expires_on else "expired"
+    return CertificateCheck(
+        number=cleaned, status=status, holder_name=attendee.full_name,
+        course_title=attendee.booking.session.course.title,
+        issued_on=attendee.certificate_issued_on, expires_on=attendee.certificate_expires_on)
+
+
+def certificate_document(attendee: Attendee) -> bytes:
+    """The certificate PDF of an attendee who has been issued one."""
+    if not attendee.certificate_number:
+        raise NotFound("This attendee has no certificate yet.")
+    course_session = attendee.booking.session
+    course = course_session.course
+    days = f"{course.duration_days}-day course" if course.duration_days else "Course"
+    return certificate_pdf(
+        learner_name=attendee.full_name, course_title=course.title,
+        duration_text=f"{days} ({course.duration_hours} hours)",
+        completed_on=attendee.certificate_issued_on, expires_on=attendee.certificate_expires_on,
+        certificate_number=attendee.certificate_number,
+        verify_url=verify_link(attendee.certificate_number),
+        provider=Provider.from_config(current_app.config),
+        trainer_name=course_session.trainer.full_name if course_session.trainer else None,
+        venue_town=course_session.venue.town)

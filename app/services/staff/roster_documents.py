@@ -1,0 +1,43 @@
+"""Session rosters for trainers, as PDF and CSV."""
+from __future__ import annotations
+
+from flask import current_app
+
+from app.models import CourseSession
+from app.repositories.attendees import AttendeeRepository
+from app.repositories.recipients import RecipientRepository
+from app.services.messaging.documents import RosterLine, roster_csv, roster_pdf
+from app.services.core.errors import NotFound
+from app.services.core.provider import Provider
+from app.validation import format_uk_phone
+
+
+def _session(session_id: int) -> CourseSession:
+    course_session = RecipientRepository().course_session(session_id)
+    if course_session is None:
+        raise NotFound("We could not find that session.")
+    return course_session
+
+
+def roster_lines(session_id: int) -> list[RosterLine]:
+    """One line per seat of every confirmed booking, in booking order."""
+    lines = []
+    for number, attendee in enumerate(AttendeeRepository().on_roster(session_id), start=1):
+        booking = attendee.booking
+        lines.append(RosterLine(
+            number=number, full_name=attendee.full_name, booking_reference=booking.reference,
+            contact_name=booking.contact_name,
+            contact_phone=format_uk_phone(booking.contact_phone),
+            company=booking.company or "", access_needs=attendee.access_needs or "",
+            attended=attendee.attended))
+    return lines
+
+
+def session_roster_pdf(session_id: int) -> bytes:
+    return roster_pdf(_session(session_id), roster_lines(session_id),
+                      Provider.from_config(current_app.config))
+
+
+def session_roster_csv(session_id: int) -> str:
+    _session(session_id)
+    return roster_csv(roster_lines(session_id))
