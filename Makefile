@@ -9,8 +9,13 @@ export FLASK_APP := wsgi
 run: install migrate seed
 	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
+# Tests run in PYTEST_WORKERS processes (pytest-xdist; default one per CPU);
+# PYTEST_WORKERS=1 runs them serially in one process.
+PYTEST_WORKERS ?= auto
+XDIST = $(if $(filter 0 1,$(PYTEST_WORKERS)),-n 0,-n $(PYTEST_WORKERS) --dist loadgroup)
+
 test: install-dev browser
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

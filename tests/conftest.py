@@ -4,6 +4,11 @@ once on SQLite and once on a real PostgreSQL 15 that the suite starts itself.
 Choose backends with TEST_DATABASES=sqlite,postgresql (default: both). Outside
 CI a machine without PostgreSQL binaries skips the PostgreSQL runs; in CI
 (CI=true) that is an error.
+
+Under pytest-xdist (`make test` runs `-n auto`) each worker has databases of its
+own: SQLite files under its own tmp_path, and its own database on the one
+PostgreSQL server the run shares. The process that owns the run (the xdist
+controller, or pytest itself when serial) stops every server at the end.
 """
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ import os
 import re
 import shutil
 import sys
+import tempfile
 import threading
 from collections import Counter
 from pathlib import Path
@@ -21,7 +27,7 @@ from werkzeug.serving import make_server
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from pg_server import PostgresServer, PostgresUnavailable  # noqa: E402
+from pg_server import PostgresServer, PostgresUnavailable, RunServers  # noqa: E402
 
 from app import create_app  # noqa: E402
 from app.extensions import db  # noqa: E402
@@ -32,20 +38,76 @@ IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
 # -- database servers and migrated databases ------------------------------------
-@pytest.fixture(scope="session")
-def postgres_server():
-    url = os.environ.get("TEST_POSTGRES_URL")
-    if url:  # an existing server the developer points us at
-        yield url
-        return
+# The run's directory: made by the process that owns the run, inherited by the
+# xdist workers through the environment.
+RUN_DIR_ENV = "BOOKING_TESTS_RUN_DIR"
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")  # "gw0", "gw1", ...; "" when serial
+
+
+def pytest_configure(config):
+    if not hasattr(config, "workerinput"):
+        os.environ[RUN_DIR_ENV] = tempfile.mkdtemp(prefix="booking-tests-")
+
+
+def pytest_unconfigure(config):
+    if not hasattr(config, "workerinput") and os.environ.get(RUN_DIR_ENV):
+        run_dir = os.environ.pop(RUN_DIR_ENV)
+        RunServers(run_dir).destroy_all()
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def _run_servers() -> RunServers:
+    return RunServers(os.environ[RUN_DIR_ENV])
+
+
+def _postgres_or_skip(start):
     try:
-        server = PostgresServer().start()
+        return start()
     except PostgresUnavailable as exc:
         if IN_CI:
             raise
         pytest.skip(f"PostgreSQL not available: {exc}")
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """The run's PostgreSQL server, shared by every worker (or TEST_POSTGRES_URL)."""
+    url = os.environ.get("TEST_POSTGRES_URL")
+    if url:  # an existing server the developer points us at
+        return url
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    return _postgres_or_skip(
+        lambda: _run_servers().shared(max_connections=200 + 100 * workers))
+
+
+@pytest.fixture(scope="session")
+def private_postgres_server():
+    """A PostgreSQL server of this worker's own, for tests that restart it under
+    their connections (the shared one serves the other workers meanwhile)."""
+    url = os.environ.get("TEST_POSTGRES_URL")
+    if url:
+        yield url
+        return
+    name = f"private-{WORKER or 'main'}"
+    server = _postgres_or_skip(lambda: _run_servers().private(name))
     yield server
-    server.destroy()
+    _run_servers().destroy(name, server)
+
+
+def worker_database(url: str) -> str:
+    """Under xdist, a database of this worker's own next to the one `url` names."""
+    if not WORKER:
+        return url
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    name = f"{parsed.database}_{WORKER}"
+    dsn = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return parsed.set(database=name).render_as_string(hide_password=False)
 
 
 def migrate_database(url: str) -> None:
@@ -65,8 +127,10 @@ def database_url(request, tmp_path_factory):
         url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'test.sqlite3'}"
     else:
         server = request.getfixturevalue("postgres_server")
-        url = server.create_database("booking_test") if isinstance(server, PostgresServer) \
-            else server
+        if isinstance(server, PostgresServer):
+            url = server.create_database(f"booking_test_{WORKER}" if WORKER else "booking_test")
+        else:
+            url = worker_database(server)
     migrate_database(url)
     return url
 
@@ -185,6 +249,20 @@ def admin_client(app, admin_user):
 @pytest.fixture
 def trainer_client(app, trainer_user):
     return sign_in(app.test_client(), trainer_user)
+
+
+# -- parallel runs: tests that share an expensive fixture stay on one worker -----
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the marks (--dist loadgroup)
+def pytest_collection_modifyitems(items):
+    """A module-scoped fixture (a gunicorn, a private PostgreSQL) or the browser is
+    built once per worker that runs a test needing it; keep those tests together."""
+    for item in items:
+        fixturedefs = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
+        for name, defs in fixturedefs.items():
+            if name == "browser":
+                item.add_marker(pytest.mark.xdist_group("browser"))
+            elif defs and defs[-1].scope == "module":
+                item.add_marker(pytest.mark.xdist_group(item.module.__name__))
 
 
 # -- a line in the summary that shows which backends ran ------------------------

@@ -35,11 +35,12 @@ PING_SECONDS = 1.0
 
 # -- fixtures: one PostgreSQL database, one gunicorn with two workers -------------------
 @pytest.fixture(scope="module")
-def pg_url(postgres_server):
-    if isinstance(postgres_server, PostgresServer):
-        url = postgres_server.create_database("booking_ws")
+def pg_url(private_postgres_server):
+    """On a server of this worker's own: the last test restarts it."""
+    if isinstance(private_postgres_server, PostgresServer):
+        url = private_postgres_server.create_database("booking_ws")
     else:
-        url = postgres_server  # a server the developer runs (TEST_POSTGRES_URL)
+        url = private_postgres_server  # a server the developer runs (TEST_POSTGRES_URL)
     migrate_database(url)
     return url
 
@@ -342,13 +343,13 @@ def test_bad_subscriptions_are_closed_with_a_policy_violation(server):
 
 
 # Last: it restarts the database under everything else.
-def test_the_listener_survives_a_postgresql_restart(server, postgres_server):
-    if not isinstance(postgres_server, PostgresServer):
+def test_the_listener_survives_a_postgresql_restart(server, private_postgres_server):
+    if not isinstance(private_postgres_server, PostgresServer):
         pytest.skip("needs the suite's own PostgreSQL to restart")
     session = SessionFactory(capacity=12)
     with contextlib.ExitStack() as stack:
         clients = clients_on_both_workers(server, f"?session={session.id}", stack)
-        postgres_server.restart(down_seconds=1.0)
+        private_postgres_server.restart(down_seconds=1.0)
         booked = False
         deadline = time.monotonic() + 30
         while not booked:
