@@ -9,10 +9,8 @@ from sqlalchemy import event
 
 from app.config import load_config
 from app import models  # noqa: F401  (registers every table with the metadata)
-from app.services.background import handlers  # noqa: F401  (registers every outbox event handler)
 from app.extensions import csrf, db, limiter, login_manager, mail, migrate, sock
 from app.models.types import render_migration_item
-from app.services import payments  # payment gateway, breakers; registers the refund handler
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -30,9 +28,11 @@ def create_app(config: dict | None = None) -> Flask:
         app.config.update(config)
 
     register_extensions(app)
+    register_event_handlers(app)
     register_blueprints(app)
     register_error_handlers(app)
     register_template_helpers(app)
+    install_service_settings(app)
     register_commands(app)
     configure_logging(app)
     return app
@@ -54,6 +54,8 @@ def register_extensions(app: Flask) -> None:
         hops = app.config["TRUSTED_PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     mail.init_app(app)
+    from app.services import payments
+
     payments.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
@@ -69,6 +71,18 @@ def _configure_sqlite_connection(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def register_event_handlers(app: Flask) -> None:
+    """Subscribe every outbox handler. The registry is the process's (record_event and
+    the dispatcher read it, in the web and worker processes alike); registering the
+    same handlers for a second app changes nothing."""
+    from app.services.core import events
+    from app.services.messaging import notifications, staff_emails
+    from app.services.payments import refunds
+
+    for handlers in (notifications.handlers, staff_emails.handlers, refunds.handlers):
+        events.registry.register(handlers)
 
 
 def register_blueprints(app: Flask) -> None:
@@ -107,6 +121,20 @@ def register_staff_blueprints(app: Flask) -> None:
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(trainer.bp)
+
+
+def install_service_settings(app: Flask) -> None:
+    """Build, once, what services read instead of Flask: the site's links (absolute
+    URLs on PUBLIC_BASE_URL, also app.extensions["links"] for pages and the API) and
+    the messaging settings with a renderer over this app's Jinja environment.
+    See app.services.core.installed."""
+    from app.services.core import links
+    from app.services.messaging import settings as messaging
+
+    site_links = links.Links.from_config(app.config, app.url_map)
+    app.extensions[links.EXTENSION_KEY] = links.install(site_links)
+    messaging.install(messaging.MessagingSettings.from_config(
+        app.config, renderer=messaging.JinjaTemplates(app.jinja_env)))
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -236,8 +236,8 @@ def jobs_run_command(name: str, slot: str | None) -> None:
         job = scheduler.get_job(name)
     except KeyError:
         raise click.UsageError(f"No job {name!r}; see `flask jobs list`.") from None
-    outcome = scheduler.run_job(job, slot=slot or job.slot(utcnow()) or utcnow().strftime(
-        "%Y-%m-%dT%H:%M"))
+    outcome = scheduler.run_job(job, current_app.config, slot=slot or job.slot(utcnow())
+                                or utcnow().strftime("%Y-%m-%dT%H:%M"))
     click.echo(f"{outcome.job} ({outcome.slot}): {outcome.status} {outcome.result or ''}")
     if outcome.status == "failed":
         raise SystemExit(1)
@@ -255,7 +255,8 @@ def register_payment_commands(app: Flask) -> None:
 def payments_retry_command() -> None:
     """Retry what waits for the card provider: payment links for checkouts that
     could not start, missing cancellation refunds and due refund attempts.
-    Safe to run often and from several processes (cron or the scheduler)."""
+    Safe to run often and from several processes; the scheduler's payments-retry
+    job does the same every 2 minutes."""
     from app.services import payments
     from app.web.checkout import checkout_links
 

@@ -2,13 +2,14 @@
 
 `APP_ENV` picks the mode: ``development`` (default: SQLite under instance/,
 fake payments, emails written to files), ``production`` (refuses to start
-without an explicit SECRET_KEY and refuses the fake payment provider) or
-``testing`` (used by the test suite).
+without an explicit SECRET_KEY or PUBLIC_BASE_URL and refuses the fake
+payment provider) or ``testing`` (used by the test suite).
 """
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 
 class ConfigError(RuntimeError):
@@ -51,6 +52,25 @@ def _database_url(env: dict, instance_path: str) -> str:
     return url
 
 
+def _public_base_url(env: dict, is_production: bool, port: int) -> str:
+    """The address customers reach the site at: every absolute link (emails, API
+    answers, the card provider's return URLs) is built on it, never on a request's
+    Host header, so production must say what it is."""
+    raw = (env.get("PUBLIC_BASE_URL") or "").strip()
+    if not raw:
+        if is_production:
+            raise ConfigError("PUBLIC_BASE_URL must be set when APP_ENV=production "
+                              "(e.g. https://book.example.co.uk): links in emails and API "
+                              "answers are built on it")
+        return f"http://127.0.0.1:{port}"
+    parts = urlsplit(raw)
+    if parts.scheme not in {"http", "https"} or not parts.netloc or parts.query \
+            or parts.fragment:
+        raise ConfigError("PUBLIC_BASE_URL must be an http:// or https:// address such as "
+                          f"https://book.example.co.uk, got {raw!r}")
+    return raw.rstrip("/")
+
+
 def load_config(instance_path: str, env: dict | None = None) -> dict:
     """Build the Flask config mapping from the environment."""
     env = dict(os.environ if env is None else env)
@@ -70,6 +90,8 @@ def load_config(instance_path: str, env: dict | None = None) -> dict:
         raise ConfigError(f"PAYMENT_PROVIDER must be fake or stripe, got {payment_provider!r}")
     if is_production and payment_provider == "fake":
         raise ConfigError("PAYMENT_PROVIDER=fake is refused when APP_ENV=production")
+    port = _int(env, "PORT", 5000)
+    public_base_url = _public_base_url(env, is_production, port)
 
     return {
         "APP_ENV": app_env,
@@ -78,8 +100,8 @@ def load_config(instance_path: str, env: dict | None = None) -> dict:
         "SECRET_KEY": secret_key,
         "SQLALCHEMY_DATABASE_URI": _database_url(env, instance_path),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
-        "PORT": _int(env, "PORT", 5000),
-        "PUBLIC_BASE_URL": env.get("PUBLIC_BASE_URL", ""),
+        "PORT": port,
+        "PUBLIC_BASE_URL": public_base_url,
         "PAYMENT_PROVIDER": payment_provider,
         "STRIPE_SECRET_KEY": env.get("STRIPE_SECRET_KEY", ""),
         "STRIPE_WEBHOOK_SECRET": env.get("STRIPE_WEBHOOK_SECRET", ""),

@@ -16,6 +16,8 @@ Decisions:
 - Multi-day courses run on consecutive weekdays within one week (never across
   a weekend) from 09:00 to 16:30 London time; one-day courses start at 09:00 or
   09:30, some on Saturdays; half-day courses run for three and a half hours.
+  So every session gives its course's contact hours, as the timetable requires
+  (app.services.catalogue.timetable.contact_hours_problem).
 - A trainer and a venue have at most one session a day.
 """
 from __future__ import annotations

@@ -51,7 +51,7 @@ class Worker:
                 result = dispatcher.dispatch_pending(self.worker_id, self.policy)
                 if self.run_scheduler and time.monotonic() >= self._next_tick:
                     self._next_tick = time.monotonic() + self.tick_seconds
-                    for outcome in scheduler.run_due_jobs():
+                    for outcome in scheduler.run_due_jobs(self.app.config):
                         if outcome.status != "skipped":
                             log.info("job %s (%s): %s %s", outcome.job, outcome.slot,
                                      outcome.status, outcome.result)

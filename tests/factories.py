@@ -69,7 +69,11 @@ class SessionFactory(BaseFactory):
     trainer = factory.SubFactory(UserFactory)
     starts_at = factory.LazyFunction(
         lambda: (utcnow() + timedelta(days=14)).replace(hour=9, minute=0, second=0, microsecond=0))
-    ends_at = factory.LazyAttribute(lambda o: o.starts_at + timedelta(hours=7))
+    # Long enough for the course (see timetable.contact_hours_problem): a 7-hour
+    # day, or more if the course needs it, on each of its consecutive days.
+    ends_at = factory.LazyAttribute(lambda o: o.starts_at + timedelta(
+        days=max(1, o.course.duration_days) - 1,
+        hours=max(7, -(-o.course.duration_hours // max(1, o.course.duration_days)))))
     capacity = 12
     status = SessionStatus.SCHEDULED
 

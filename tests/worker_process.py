@@ -44,7 +44,7 @@ def register_race_handler(out: Path) -> None:
             fh.write(f"{event.id} {os.getpid()}\n")
         time.sleep(0.005)
 
-    events.handles(RACE_EVENT, name=RACE_HANDLER)(record)
+    events.registry.register([events.Handler(RACE_HANDLER, frozenset({RACE_EVENT}), record)])
 
 
 def pending_count() -> int:

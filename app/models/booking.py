@@ -3,13 +3,17 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from typing import ClassVar
 
 from sqlalchemy import (
-    Boolean, CheckConstraint, Date, Enum, ForeignKey, Index, Integer, String, Text, text,
+    Boolean, CheckConstraint, Date, Enum, ForeignKey, Index, Integer, String, Text, and_, or_,
+    text,
 )
+from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
+from app.models.course_session import SessionStatus
 from app.models.mixins import TimestampMixin
 from app.models.types import UTCDateTime
 
@@ -23,6 +27,14 @@ class BookingStatus(str, enum.Enum):
 
 
 class Booking(TimestampMixin, db.Model):
+    """Seats on one session for one customer.
+
+    The facts every layer asks about a booking live here, each written once and
+    usable both on a loaded row and inside a query (``hybrid_method``):
+    whether its hold is live, whether it occupies seats, and whether its
+    session is history.
+    """
+
     __tablename__ = "bookings"
     __table_args__ = (
         CheckConstraint("seats > 0", name="seats_positive"),
@@ -70,6 +82,48 @@ class Booking(TimestampMixin, db.Model):
         cascade="all, delete-orphan",
         lazy="selectin",
     )
+
+    # Held or confirmed: the booking is still in play (a held one may have lapsed).
+    LIVE_STATUSES: ClassVar[tuple[BookingStatus, ...]] = (BookingStatus.HELD,
+                                                          BookingStatus.CONFIRMED)
+
+    @hybrid_method
+    def hold_is_live(self, now: datetime) -> bool:
+        """Held and not yet past its expiry: the seats are the customer's to pay for."""
+        return (self.status == BookingStatus.HELD and self.hold_expires_at is not None
+                and self.hold_expires_at > now)
+
+    @hold_is_live.expression
+    def hold_is_live(cls, now: datetime):
+        return and_(cls.status == BookingStatus.HELD, cls.hold_expires_at > now)
+
+    @hybrid_method
+    def hold_has_lapsed(self, now: datetime) -> bool:
+        """Still marked held, but past its expiry: it no longer counts (the expiry job
+        will mark it expired). Exactly the held bookings whose hold is not live."""
+        return self.status == BookingStatus.HELD and not self.hold_is_live(now)
+
+    @hold_has_lapsed.expression
+    def hold_has_lapsed(cls, now: datetime):
+        return and_(cls.status == BookingStatus.HELD,
+                    or_(cls.hold_expires_at.is_(None), cls.hold_expires_at <= now))
+
+    @hybrid_method
+    def occupies_seats(self, now: datetime) -> bool:
+        """Counts against the session's capacity at `now`: confirmed, or a live hold."""
+        return self.status == BookingStatus.CONFIRMED or self.hold_is_live(now)
+
+    @occupies_seats.expression
+    def occupies_seats(cls, now: datetime):
+        return or_(cls.status == BookingStatus.CONFIRMED, cls.hold_is_live(now))
+
+    def session_is_history(self, now: datetime) -> bool:
+        """Its session is completed or has started: the booking is part of the
+        session's record (register, attendance, certificates) and is no longer
+        moved, cancelled or renamed."""
+        course_session = self.session
+        return (course_session.status == SessionStatus.COMPLETED
+                or course_session.starts_at <= now)
 
     def __repr__(self) -> str:
         return f"<Booking {self.reference} {self.status.value}>"

@@ -13,6 +13,7 @@ from app.models import (
     SessionStatus, User, Venue, WaitlistEntry, WaitlistStatus,
 )
 from app.repositories.base import Repository
+from app.repositories.locks import lock_users
 
 
 # -- bookings --------------------------------------------------------------------------
@@ -228,10 +229,7 @@ class StaffRepository(Repository[User]):
         """Serialise changes to one trainer's timetable (an UPDATE of their row is the
         lock, as for a session's seats): two admins assigning the same trainer at once
         to overlapping sessions cannot both pass the clash check."""
-        result = self.session.execute(
-            update(User).where(User.id == user_id).values(updated_at=now)
-            .execution_options(synchronize_session=False))
-        return result.rowcount == 1
+        return lock_users([user_id], now, session=self.session)
 
 
 # -- waiting lists ---------------------------------------------------------------------------

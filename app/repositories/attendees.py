@@ -15,9 +15,6 @@ class AttendeeRepository(Repository[Attendee]):
     def get_by_certificate_number(self, number: str) -> Attendee | None:
         return self.session.scalar(select(Attendee).where(Attendee.certificate_number == number))
 
-    def certificate_number_taken(self, number: str) -> bool:
-        return self.get_by_certificate_number(number) is not None
-
     def on_roster(self, session_id: int) -> list[Attendee]:
         """Attendees of confirmed bookings on a session, by booking then seat."""
         stmt = (select(Attendee).join(Attendee.booking)

@@ -6,9 +6,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, select
 
-from app.models import Booking, BookingStatus, Course, CourseSession, SessionStatus
+from app.models import Booking, Course, CourseSession, SessionStatus
 from app.repositories.base import Repository
 from app.repositories.sessions import SessionFilters, SessionRepository
 
@@ -32,8 +32,8 @@ class AvailabilityRepository(Repository[CourseSession]):
         ids = sorted(set(session_ids))
         if not ids:
             return []
-        held_now = and_(Booking.status == BookingStatus.HELD, Booking.hold_expires_at > now)
-        occupying = or_(Booking.status == BookingStatus.CONFIRMED, held_now)
+        held_now = Booking.hold_is_live(now)
+        occupying = Booking.occupies_seats(now)
         stmt = (
             select(
                 CourseSession.id, Course.slug, CourseSession.capacity, CourseSession.status,
@@ -45,7 +45,7 @@ class AvailabilityRepository(Repository[CourseSession]):
             .join(Course, CourseSession.course_id == Course.id)
             .outerjoin(Booking, and_(
                 Booking.session_id == CourseSession.id,
-                Booking.status.in_([BookingStatus.HELD, BookingStatus.CONFIRMED])))
+                Booking.status.in_(Booking.LIVE_STATUSES)))
             .where(CourseSession.id.in_(ids))
             .group_by(CourseSession.id, Course.id)
             .order_by(CourseSession.id)

@@ -1,8 +1,10 @@
 """The base repository: queries, pagination, batch writes, soft delete, raw SQL,
-and the unit of work that owns every transaction.
+re-reading rows, and the unit of work that owns every transaction.
 
 Repositories never commit. Services open a `unit_of_work()` around a use case;
-it commits once at the end and rolls back on any exception.
+it commits once at the end and rolls back on any exception. Services reach the
+database session only through these two: a repository's methods and the unit
+of work (row locks are in app.repositories.locks).
 """
 from __future__ import annotations
 
@@ -70,6 +72,17 @@ def unit_of_work(session: Session | None = None) -> Iterator[Session]:
         session.info["uow_depth"] = depth
 
 
+def in_unit_of_work(session: Session | None = None) -> bool:
+    """True inside a `unit_of_work` block, whose outermost scope will commit."""
+    return (session or db.session).info.get("uow_depth", 0) > 0
+
+
+def release_session() -> None:
+    """Close this thread's session and return its connection to the pool (for
+    threads that run outside any request, such as the realtime broadcaster)."""
+    db.session.remove()
+
+
 _STRING_LITERAL = re.compile(r"'")
 
 
@@ -84,6 +97,12 @@ class Repository(Generic[M]):
     @property
     def session(self) -> Session:
         return self._session or db.session
+
+    @property
+    def dialect_name(self) -> str:
+        """The database's dialect, "postgresql" or "sqlite" (for the few statements
+        the two need written differently)."""
+        return self.session.get_bind().dialect.name
 
     # -- reading -----------------------------------------------------------
     @property
@@ -103,10 +122,25 @@ class Repository(Generic[M]):
             return None
         return obj
 
+    def get_fresh(self, id_: int, *, include_deleted: bool = False) -> M | None:
+        """Like `get`, but read from the database even if this session has the row
+        loaded already (after taking a lock, or when another transaction changed it)."""
+        obj = self.session.get(self.model, id_, populate_existing=True)
+        if obj is not None and self.soft_deletes and not include_deleted and obj.deleted_at:
+            return None
+        return obj
+
     def list(self, *where, order_by=None, include_deleted: bool = False) -> list[M]:
         stmt = self.select(include_deleted=include_deleted).where(*where)
         if order_by is not None:
             stmt = stmt.order_by(*(order_by if isinstance(order_by, (list, tuple)) else [order_by]))
+        return list(self.session.scalars(stmt).unique())
+
+    def rows(self, stmt: Select, *, limit: int | None = None) -> list:
+        """Run a statement built by this repository (e.g. its `search`): every row,
+        or the first `limit`."""
+        if limit is not None:
+            stmt = stmt.limit(limit)
         return list(self.session.scalars(stmt).unique())
 
     def paginate(self, stmt: Select, *, page: int = 1, per_page: int = 20) -> Page:
@@ -120,12 +154,37 @@ class Repository(Generic[M]):
         )
         return Page(items=items, page=page, per_page=per_page, total=total)
 
+    def refresh(self, *objs: object) -> None:
+        """Re-read loaded rows from the database (after taking the lock that guards them)."""
+        for obj in objs:
+            self.session.refresh(obj)
+
+    def expire(self, obj: object, *attributes: str) -> None:
+        """Forget loaded attributes (all, if none named), so the next access reloads
+        them: e.g. a relationship whose foreign key was just changed."""
+        self.session.expire(obj, list(attributes) or None)
+
+    def end_read(self) -> None:
+        """End (roll back) the transaction the session holds outside any unit of work
+        (reads, or what a failed step left behind) and give back its connection:
+        before a slow outside call (a payment provider request), so that no
+        transaction stays open across it, or after a handler or job. Loaded rows are
+        expired. Refused inside a unit of work, whose changes it would throw away."""
+        if in_unit_of_work(self.session):
+            raise RuntimeError("end_read() inside a unit of work would discard its changes")
+        self.session.rollback()
+
     # -- writing -----------------------------------------------------------
     def add(self, obj: M) -> M:
         """Stage a new object and flush so it has its id."""
         self.session.add(obj)
         self.session.flush()
         return obj
+
+    def flush(self) -> None:
+        """Send the pending changes to the database now (inside the caller's transaction),
+        so that the queries that follow see them."""
+        self.session.flush()
 
     def insert_many(self, rows: Sequence[Mapping[str, Any]]) -> int:
         """Insert many rows in one batched statement; returns how many."""

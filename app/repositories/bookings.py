@@ -4,18 +4,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import func, select, update
 
 from app.models import Booking, BookingStatus
 from app.repositories.base import Repository
-
-
-def _occupying(now: datetime):
-    """Bookings that hold seats at `now`: confirmed ones and unexpired holds."""
-    return or_(
-        Booking.status == BookingStatus.CONFIRMED,
-        and_(Booking.status == BookingStatus.HELD, Booking.hold_expires_at > now),
-    )
 
 
 class BookingRepository(Repository[Booking]):
@@ -24,10 +16,24 @@ class BookingRepository(Repository[Booking]):
     def get_by_reference(self, reference: str) -> Booking | None:
         return self.session.scalar(select(Booking).where(Booking.reference == reference))
 
+    def refresh(self, booking: Booking) -> Booking:
+        """Read the booking again from the database (call after taking its session's
+        seat lock, so what is read cannot change before commit)."""
+        self.session.refresh(booking)
+        return booking
+
+    def move_to_session(self, booking: Booking, session_id: int) -> Booking:
+        """Put the booking on another session, written now, so that `booking.session`
+        and any later count in this transaction see the new session."""
+        booking.session_id = session_id
+        self.session.flush()
+        self.session.expire(booking, ["session"])
+        return booking
+
     def seats_taken(self, session_id: int, now: datetime, *, excluding: int | None = None) -> int:
         """Seats confirmed or held (unexpired) on one session."""
         stmt = select(func.coalesce(func.sum(Booking.seats), 0)).where(
-            Booking.session_id == session_id, _occupying(now)
+            Booking.session_id == session_id, Booking.occupies_seats(now)
         )
         if excluding is not None:
             stmt = stmt.where(Booking.id != excluding)
@@ -40,7 +46,7 @@ class BookingRepository(Repository[Booking]):
             return {}
         stmt = (
             select(Booking.session_id, func.sum(Booking.seats))
-            .where(Booking.session_id.in_(ids), _occupying(now))
+            .where(Booking.session_id.in_(ids), Booking.occupies_seats(now))
             .group_by(Booking.session_id)
         )
         taken = {sid: int(total) for sid, total in self.session.execute(stmt)}
@@ -53,8 +59,7 @@ class BookingRepository(Repository[Booking]):
             return {}
         stmt = (
             select(Booking.session_id, func.count())
-            .where(Booking.session_id.in_(ids), Booking.status == BookingStatus.HELD,
-                   Booking.hold_expires_at > now)
+            .where(Booking.session_id.in_(ids), Booking.hold_is_live(now))
             .group_by(Booking.session_id)
         )
         return dict(self.session.execute(stmt).all())
@@ -62,7 +67,7 @@ class BookingRepository(Repository[Booking]):
     def stale_holds(self, now: datetime, *, limit: int = 500) -> list[Booking]:
         stmt = (
             select(Booking)
-            .where(Booking.status == BookingStatus.HELD, Booking.hold_expires_at <= now)
+            .where(Booking.hold_has_lapsed(now))
             .order_by(Booking.hold_expires_at)
             .limit(limit)
         )
@@ -74,8 +79,7 @@ class BookingRepository(Repository[Booking]):
             return 0
         result = self.session.execute(
             update(Booking)
-            .where(Booking.id.in_(booking_ids), Booking.status == BookingStatus.HELD,
-                   Booking.hold_expires_at <= now)
+            .where(Booking.id.in_(booking_ids), Booking.hold_has_lapsed(now))
             .values(status=BookingStatus.EXPIRED, updated_at=now)
             .execution_options(synchronize_session=False)
         )

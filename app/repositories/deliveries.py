@@ -20,16 +20,17 @@ class OutboxDeliveryRepository(Repository[OutboxDelivery]):
             or_(OutboxDelivery.locked_until.is_(None), OutboxDelivery.locked_until <= now),
         )
 
-    def due_ids(self, now: datetime, limit: int, *, skip_locked: bool) -> list[int]:
+    def due_ids(self, now: datetime, limit: int) -> list[int]:
         """Ids of deliveries due at `now`, oldest first.
 
-        With `skip_locked` (PostgreSQL) the rows are also locked FOR UPDATE
-        SKIP LOCKED until the transaction ends, so concurrent claimers each
-        get different rows and never wait for one another.
+        On PostgreSQL the rows are also locked FOR UPDATE SKIP LOCKED until the
+        transaction ends, so concurrent claimers each get different rows and
+        never wait for one another (SQLite has no SKIP LOCKED; its single writer
+        lock serialises the leases instead).
         """
         stmt = (select(OutboxDelivery.id).where(*self._due(now))
                 .order_by(OutboxDelivery.next_attempt_at, OutboxDelivery.id).limit(limit))
-        if skip_locked:
+        if self.dialect_name == "postgresql":
             stmt = stmt.with_for_update(skip_locked=True)
         return list(self.session.scalars(stmt))
 
@@ -79,9 +80,6 @@ class OutboxDeliveryRepository(Repository[OutboxDelivery]):
         counts = {s.value: 0 for s in DeliveryStatus}
         counts.update({status.value: n for status, n in self.session.execute(stmt)})
         return counts
-
-    def for_event(self, event_id: int) -> list[OutboxDelivery]:
-        return self.list(OutboxDelivery.event_id == event_id, order_by=OutboxDelivery.id)
 
     def event(self, event_id: int) -> OutboxEvent | None:
         return self.session.get(OutboxEvent, event_id)

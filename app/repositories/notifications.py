@@ -15,14 +15,6 @@ class SentEmailRepository(Repository[SentEmail]):
     def get_by_key(self, dedupe_key: str) -> SentEmail | None:
         return self.session.scalar(select(SentEmail).where(SentEmail.dedupe_key == dedupe_key))
 
-    def sent_keys(self, keys: list[str]) -> set[str]:
-        """Which of these keys were already sent (one query for a batch of reminders)."""
-        if not keys:
-            return set()
-        stmt = select(SentEmail.dedupe_key).where(SentEmail.dedupe_key.in_(keys),
-                                                  SentEmail.status == "sent")
-        return set(self.session.scalars(stmt))
-
 
 class JobRunRepository(Repository[JobRun]):
     model = JobRun

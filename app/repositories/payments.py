@@ -77,8 +77,7 @@ class PaymentRepository(Repository[Payment]):
             .where(Payment.status == PaymentStatus.PENDING,
                    Payment.provider_checkout_id.is_(None),
                    Payment.provider.in_(("stripe", "fake")),
-                   Booking.status == BookingStatus.HELD,
-                   Booking.hold_expires_at > now)
+                   Booking.hold_is_live(now))
             .order_by(Payment.id).limit(limit))
         return list(self.session.scalars(stmt).unique())
 
@@ -88,7 +87,7 @@ class PaymentRepository(Repository[Payment]):
             select(Payment).join(Booking, Booking.id == Payment.booking_id)
             .where(Payment.status == PaymentStatus.PENDING,
                    Payment.provider_checkout_id.is_(None),
-                   (Booking.status != BookingStatus.HELD) | (Booking.hold_expires_at <= now))
+                   ~Booking.hold_is_live(now))
             .order_by(Payment.id).limit(limit))
         return list(self.session.scalars(stmt).unique())
 
@@ -111,11 +110,6 @@ class RefundRepository(Repository[Refund]):
         return int(self.session.scalar(
             select(func.coalesce(func.sum(Refund.amount_pence), 0))
             .where(Refund.payment_id == payment_id, Refund.status.in_(_LIVE_REFUND))))
-
-    def committed_pence_for_booking(self, booking_id: int) -> int:
-        return int(self.session.scalar(
-            select(func.coalesce(func.sum(Refund.amount_pence), 0))
-            .where(Refund.booking_id == booking_id, Refund.status.in_(_LIVE_REFUND))))
 
     def cancelled_without_refund(self, purpose: str, *, limit: int = 100) -> list[str]:
         """References of cancelled bookings owed a refund that have no refund row

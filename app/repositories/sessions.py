@@ -4,10 +4,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, update
+from sqlalchemy import Select
 
 from app.models import Course, CourseSession, SessionStatus, Venue
 from app.repositories.base import Repository
+from app.repositories.locks import lock_sessions
 
 
 @dataclass(frozen=True)
@@ -44,24 +45,14 @@ class SessionRepository(Repository[CourseSession]):
             stmt = stmt.where(CourseSession.starts_at < filters.starts_before)
         return stmt.order_by(CourseSession.starts_at, CourseSession.id)
 
-    def lock(self, session_id: int) -> bool:
-        """Take the write lock that serialises seat changes on one session.
-
-        An UPDATE of the session row is the lock on both backends: PostgreSQL
-        holds a row lock until commit, SQLite its single writer lock. It must
-        be the first write of the transaction. Returns False if there is no
-        such session.
-        """
-        result = self.session.execute(
-            update(CourseSession)
-            .where(CourseSession.id == session_id)
-            .values(lock_version=CourseSession.lock_version + 1)
-            .execution_options(synchronize_session=False)
-        )
-        return result.rowcount == 1
+    def lock(self, *session_ids: int) -> bool:
+        """Take the write lock that serialises seat changes on these sessions
+        (app.repositories.locks: ascending id, inside a unit of work). It must be
+        the first write of the transaction. False if a session does not exist."""
+        return lock_sessions(session_ids, session=self.session)
 
     def lock_and_get(self, session_id: int) -> CourseSession | None:
         """Take the seat lock, then load the session fresh from the database."""
         if not self.lock(session_id):
             return None
-        return self.session.get(CourseSession, session_id, populate_existing=True)
+        return self.get_fresh(session_id)

@@ -196,7 +196,3 @@ def london_to_utc(day: date, clock: time) -> datetime:
         raise FieldError(f"{clock:%H:%M} does not exist in the UK on {day:%d/%m/%Y} "
                          "(the clocks go forward).")
     return as_utc
-
-
-def utc_to_london(value: datetime) -> datetime:
-    return value.astimezone(LONDON)

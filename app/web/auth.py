@@ -41,6 +41,7 @@ from wtforms.validators import EqualTo, InputRequired, Length
 from app.extensions import limiter, login_manager
 from app.services.staff import auth
 from app.services.core.errors import InvalidInput, InvalidToken
+from app.web.htmx import hx_redirect, is_htmx, keep_private, vary
 
 log = logging.getLogger(__name__)
 
@@ -130,12 +131,10 @@ def _unauthorized():
     """
     next_url = _current_path() if request.method == "GET" else None
     login_url = url_for("auth.login", next=next_url)
-    if request.headers.get("HX-Request") == "true":
-        response = make_response("", 401)
-        response.headers["HX-Redirect"] = login_url
-        return response
+    if is_htmx():
+        return hx_redirect(make_response("", 401), login_url)
     flash("Please sign in to see that page.", "info")
-    return redirect(login_url)
+    return vary(redirect(login_url))
 
 
 def _current_path() -> str:
@@ -208,14 +207,9 @@ def _staff_helpers():
 
 
 # -- pages -------------------------------------------------------------------------------------
-@bp.after_request
-def _private(response):
-    # Sign-in pages carry CSRF tokens, reset pages a token in the URL: never cache
-    # them, never send the URL to another site, never index them.
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["X-Robots-Tag"] = "noindex, nofollow"
-    return response
+# Sign-in pages carry CSRF tokens, reset pages a token in the URL: never cache
+# them, never send the URL to another site, never index them.
+keep_private(bp, secret_url=True)
 
 
 @bp.errorhandler(429)

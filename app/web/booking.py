@@ -7,8 +7,9 @@
     booking.manage          GET      /bookings/<ref>?token=T
     booking.rename          POST     /bookings/<ref>/attendees?token=T
     booking.cancel          GET/POST /bookings/<ref>/cancel?token=T    (GET asks "are you sure?")
+    booking.certificate     GET      /bookings/<ref>/certificates/<number>.pdf?token=T
 
-Every page about a booking opens it with `_booking_from_link`: the signed
+Every page about a booking opens it with `booking_from_link`: the signed
 token is checked before anything is read, and an unknown reference answers
 exactly like a bad token (403), so the pages are no oracle for which
 references exist. Routes parse, call one service, render; they never query.
@@ -25,34 +26,34 @@ from flask import (
 from app import validation
 from app.models import Booking, BookingStatus, utcnow
 from app.services.catalogue import listing
-from app.services.bookings.holds import (
-    BookingPolicy, cancel_booking, get_booking, get_booking_by_link, hold_seats, rename_attendees,
-)
+from app.services.bookings.holds import BookingPolicy, get_booking, hold_seats
+from app.services.bookings.manage import Actor, allowed_changes, cancel_booking, rename_attendees
+from app.services.bookings.standing import booking_certificate, booking_standing
 from app.services.core.errors import (
     HoldExpired, InvalidInput, InvalidState, SeatsUnavailable, SessionNotBookable,
 )
-from app.services.bookings.manage_links import manage_token
 from app.validation import FieldError, ValidationFailed, format_uk_phone, parse_booking_request
 from app.web.checkout import begin_checkout
 from app.web.forms import (
-    CancelForm, FakePaymentForm, apply_errors, booking_form, field_attrs, field_name_to_path,
-    first_error, form_to_booking_data, path_to_field_id, posted_seat_count, rename_form,
+    CancelForm, FakePaymentForm, apply_errors, booking_form, field_name_to_path,
+    form_to_booking_data, path_to_field_id, posted_seat_count, rename_form, validation_attrs,
 )
+from app.web.htmx import is_htmx, keep_private, render
+from app.web.links import site_links
+from app.web.signed_links import booking_from_link
 
 bp = Blueprint("booking", __name__)
 
-LIVE = (BookingStatus.HELD, BookingStatus.CONFIRMED)
 
 
 # -- links the API and emails can build -------------------------------------------------
 def _signed_url(endpoint: str, reference: str, *, external: bool) -> str:
-    token = manage_token(reference, secret_key=current_app.config["SECRET_KEY"])
-    base_url = (current_app.config.get("PUBLIC_BASE_URL") or "").rstrip("/")
-    if external and base_url:
-        # The configured public address, never the request's Host header, for
-        # links that leave the site (emails, API answers).
-        return base_url + url_for(endpoint, reference=reference, token=token)
-    return url_for(endpoint, reference=reference, token=token, _external=external)
+    """A signed link to a booking page: relative inside the site, absolute (on
+    PUBLIC_BASE_URL, through the app's Links) for links that leave it."""
+    links = site_links()
+    if external:
+        return links.signed_url(endpoint, reference)
+    return url_for(endpoint, reference=reference, token=links.token(reference))
 
 
 def manage_url(reference: str, *, external: bool = False) -> str:
@@ -88,39 +89,22 @@ def _max_seats() -> int:
     return current_app.config["MAX_SEATS_PER_BOOKING"]
 
 
-def _booking_from_link(reference: str) -> Booking:
-    """The booking a signed link opens; InvalidToken (403) for a wrong, tampered
-    or missing token and, indistinguishably, for an unknown reference."""
-    return get_booking_by_link(reference, request.args.get("token"),
-                               secret_key=current_app.config["SECRET_KEY"])
-
-
 def _hold_has_lapsed(booking: Booking, now) -> bool:
-    return booking.status == BookingStatus.EXPIRED or (
-        booking.status == BookingStatus.HELD
-        and (booking.hold_expires_at is None or booking.hold_expires_at <= now))
+    return booking.status == BookingStatus.EXPIRED or booking.hold_has_lapsed(now)
 
 
-def _is_htmx_fragment_request() -> bool:
-    return (request.headers.get("HX-Request") == "true"
-            and request.headers.get("HX-History-Restore-Request") != "true")
+def _has_token_in_url() -> bool:
+    return "reference" in (request.view_args or {})
 
 
-@bp.after_request
-def _keep_private(response):
-    # Booking pages carry personal details and CSRF tokens: never cache them.
-    response.headers["Cache-Control"] = "no-store"
-    if request.view_args and "reference" in request.view_args:
-        # The token in the URL must not leak to other sites (or our own logs)
-        # through the Referer header, nor be indexed.
-        response.headers["Referrer-Policy"] = "no-referrer"
-        response.headers["X-Robots-Tag"] = "noindex, nofollow"
-    return response
+# Booking pages carry personal details and CSRF tokens, those about one booking
+# its signed token in the URL: never cache them.
+keep_private(bp, secret_url=_has_token_in_url)
 
 
 @bp.context_processor
 def _template_helpers():
-    return {"field_attrs": field_attrs, "first_error": first_error}
+    return {"validation_attrs": validation_attrs}
 
 
 # -- the booking form -----------------------------------------------------------------------
@@ -142,8 +126,8 @@ def _filled_form(course_session):
 def _render_form(course_session, form, *, errors=None, problem=None, status=200,
                  fragment=False):
     template = "fragments/_attendee_fields.html" if fragment else "booking/form.html"
-    response = make_response(render_template(
-        template,
+    return render(
+        template, status,
         course_session=course_session,
         form=form,
         errors=errors or [],
@@ -153,9 +137,7 @@ def _render_form(course_session, form, *, errors=None, problem=None, status=200,
         hold_minutes=_policy().hold_minutes,
         validate_url=url_for("booking.validate_field", session_id=course_session.id),
         is_fragment=fragment,
-    ), status)
-    response.vary.add("HX-Request")
-    return response
+    )
 
 
 @bp.route("/sessions/<int:session_id>/book", methods=["GET", "POST"])
@@ -167,11 +149,11 @@ def start(session_id: int):
         seats = min(_seats_to_show(posted_seat_count(request.args)),
                     max(1, _seat_options(course_session)))
         form = booking_form(None, seats=seats, seat_options=_seat_options(course_session))
-        return _render_form(course_session, form, fragment=_is_htmx_fragment_request())
+        return _render_form(course_session, form, fragment=is_htmx())
 
     if request.form.get("action") == "resize":
         return _render_form(course_session, _filled_form(course_session),
-                            fragment=_is_htmx_fragment_request())
+                            fragment=is_htmx())
 
     data = form_to_booking_data(request.form, session_id=session_id)
     try:
@@ -237,7 +219,7 @@ def pay(reference: str):
     """The hold with its countdown; "Pay" goes on to the provider's checkout page
     (Stripe Checkout, or the fake provider's page with pay, decline and abandon).
     Only the provider's verified webhook confirms the booking."""
-    booking = _booking_from_link(reference)
+    booking = booking_from_link(reference)
     if booking.status == BookingStatus.CONFIRMED:
         return redirect(confirmation_url(reference), code=303)
     if booking.status in (BookingStatus.CANCELLED, BookingStatus.REFUNDED):
@@ -260,7 +242,7 @@ def pay(reference: str):
 # -- after payment ----------------------------------------------------------------------------
 @bp.get("/bookings/<reference>/confirmation")
 def confirmation(reference: str):
-    booking = _booking_from_link(reference)
+    booking = booking_from_link(reference)
     if booking.status == BookingStatus.HELD and not _hold_has_lapsed(booking, utcnow()):
         return redirect(pay_url(reference), code=303)
     if booking.status != BookingStatus.CONFIRMED:
@@ -274,17 +256,22 @@ def confirmation(reference: str):
 def _render_manage(booking: Booking, *, form=None, errors=None, problem=None, status=200):
     now = utcnow()
     policy = _policy()
-    is_live = booking.status in LIVE and not _hold_has_lapsed(booking, now)
-    can_rename = is_live and policy.can_change_names(booking.session.starts_at, now)
+    standing = booking_standing(booking, now)
+    can_rename = standing.is_live and policy.can_change_names(booking.session.starts_at, now)
     if can_rename and form is None:
         form = rename_form(None, booking.attendees)
+    token = request.args.get("token")  # already checked: the page was opened with it
     return render_template(
         "booking/manage.html",
         booking=booking,
+        standing=standing,
         links=_links(booking.reference),
+        certificate_urls={
+            c.number: url_for("booking.certificate", reference=booking.reference,
+                              number=c.number, token=token)
+            for c in standing.certificates if c.is_issued},
         policy=policy,
-        is_live=is_live,
-        has_lapsed=_hold_has_lapsed(booking, now),
+        is_live=standing.is_live,
         can_rename=can_rename,
         form=form if can_rename else None,
         errors=errors or [],
@@ -295,14 +282,25 @@ def _render_manage(booking: Booking, *, form=None, errors=None, problem=None, st
 
 @bp.get("/bookings/<reference>")
 def manage(reference: str):
-    """The booking as the customer sees it, with name corrections and cancellation."""
-    return _render_manage(_booking_from_link(reference))
+    """The booking as the customer sees it: where it stands (payment, refunds, the
+    course, certificates), with name corrections and cancellation while it is live."""
+    return _render_manage(booking_from_link(reference))
+
+
+@bp.get("/bookings/<reference>/certificates/<number>.pdf")
+def certificate(reference: str, number: str):
+    """An attendee's certificate PDF, through the booking's signed link."""
+    document = booking_certificate(booking_from_link(reference), number)
+    response = make_response(document)
+    response.headers["Content-Type"] = "application/pdf"
+    response.headers["Content-Disposition"] = f'attachment; filename="certificate-{number}.pdf"'
+    return response
 
 
 @bp.post("/bookings/<reference>/attendees")
 def rename(reference: str):
     """Correct attendee names (only those changed are sent to the service)."""
-    booking = _booking_from_link(reference)
+    booking = booking_from_link(reference)
     changed = {}
     for attendee in booking.attendees:
         posted = request.form.get(f"attendees-{attendee.position}-name")
@@ -312,7 +310,7 @@ def rename(reference: str):
         flash("No names were changed.", "info")
         return redirect(manage_url(reference), code=303)
     try:
-        rename_attendees(reference, changed, policy=_policy())
+        rename_attendees(reference, changed, actor=Actor.customer(), policy=_policy())
     except InvalidInput as exc:
         form = rename_form(request.form, booking.attendees)
         return _render_manage(booking, form=form, errors=apply_errors(form, exc.fields),
@@ -326,11 +324,14 @@ def rename(reference: str):
 @bp.route("/bookings/<reference>/cancel", methods=["GET", "POST"])
 def cancel(reference: str):
     """GET asks "are you sure?" with the refund the policy gives; POST cancels."""
-    booking = _booking_from_link(reference)
+    booking = booking_from_link(reference)
     now = utcnow()
-    if booking.status not in LIVE or _hold_has_lapsed(booking, now):
+    if _hold_has_lapsed(booking, now):
         return _render_manage(booking, problem="This booking is not active, so it cannot be "
                                                "cancelled.", status=409)
+    changes = allowed_changes(booking, actor=Actor.customer(), policy=_policy(), now=now)
+    if not changes.can_cancel:
+        return _render_manage(booking, problem=changes.why_not_cancel, status=409)
     if request.method == "GET":
         is_paid = booking.status == BookingStatus.CONFIRMED
         refund_pence = (_policy().refund_due_pence(booking.amount_pence,
@@ -340,7 +341,7 @@ def cancel(reference: str):
                                links=_links(reference), form=CancelForm(), is_paid=is_paid,
                                refund_pence=refund_pence, policy=_policy())
     try:
-        cancel_booking(reference, policy=_policy())
+        cancel_booking(reference, actor=Actor.customer(), policy=_policy())
     except InvalidState as exc:
         return _render_manage(get_booking(reference), problem=exc.message, status=409)
     flash("Your booking has been cancelled.", "success")

@@ -15,19 +15,15 @@ the booking, then moves on to the confirmation page.
 """
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from flask import (
-    Blueprint, abort, current_app, flash, has_request_context, make_response, redirect,
-    render_template, request, url_for,
-)
-
-from app.models import Booking, BookingStatus
+from app.models import BookingStatus
 from app.services import payments
-from app.services.bookings.holds import get_booking_by_link
-from app.services.bookings.manage_links import manage_token
 from app.services.payments import fake_checkout
 from app.services.payments.fake_gateway import FAKE_CHECKOUT_PATH
+from app.web.htmx import hx_redirect, is_htmx, keep_private, render
+from app.web.links import site_links
+from app.web.signed_links import booking_from_link
 
 bp = Blueprint("checkout", __name__)
 
@@ -35,35 +31,17 @@ POLL_TRIGGER = "every 2s"
 
 
 # -- links --------------------------------------------------------------------------------------
-def _external_url(endpoint: str, **values) -> str:
-    """An absolute URL: on PUBLIC_BASE_URL when configured (the provider sends the
-    customer there), else on the request's host, else (CLI) on the local port."""
-    base = (current_app.config.get("PUBLIC_BASE_URL") or "").rstrip("/")
-    if not base and has_request_context():
-        return url_for(endpoint, _external=True, **values)
-    base = base or f"http://127.0.0.1:{current_app.config.get('PORT', 5000)}"
-    parts = urlsplit(base)
-    adapter = current_app.url_map.bind(parts.netloc, script_name=parts.path or "/",
-                                       url_scheme=parts.scheme or "https")
-    return adapter.build(endpoint, values, force_external=True)
-
-
-def _token(reference: str) -> str:
-    return manage_token(reference, secret_key=current_app.config["SECRET_KEY"])
-
-
 def _signed(endpoint: str, reference: str) -> str:
-    return url_for(endpoint, reference=reference, token=_token(reference))
+    return url_for(endpoint, reference=reference, token=site_links().token(reference))
 
 
 def checkout_links(reference: str) -> payments.CheckoutLinks:
-    """Where the provider returns the customer: the "confirming" page after paying,
-    the hold page (seats still held) after cancelling at the provider."""
-    token = _token(reference)
-    return payments.CheckoutLinks(
-        success_url=_external_url("checkout.returned", reference=reference, token=token),
-        cancel_url=_external_url("booking.pay", reference=reference, token=token),
-    )
+    """Where the provider returns the customer (absolute, on PUBLIC_BASE_URL): the
+    "confirming" page after paying, the hold page (seats still held) after
+    cancelling at the provider."""
+    links = site_links()
+    return payments.CheckoutLinks(success_url=links.payment_received_link(reference),
+                                  cancel_url=links.pay_link(reference))
 
 
 def begin_checkout(reference: str):
@@ -79,19 +57,8 @@ def begin_checkout(reference: str):
     return redirect(started.checkout_url, code=303)
 
 
-# -- shared helpers -----------------------------------------------------------------------------
-def _booking_from_link(reference: str) -> Booking:
-    """As on the booking pages: a bad token and an unknown reference look the same (403)."""
-    return get_booking_by_link(reference, request.args.get("token"),
-                               secret_key=current_app.config["SECRET_KEY"])
-
-
-@bp.after_request
-def _keep_private(response):
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["X-Robots-Tag"] = "noindex, nofollow"
-    return response
+# Checkout pages carry the booking's signed token in their URLs.
+keep_private(bp, secret_url=True)
 
 
 # -- the fake provider's checkout page ----------------------------------------------------------
@@ -134,7 +101,7 @@ def _render_fake(checkout, *, declined=None, status=200):
 @bp.get("/bookings/<reference>/payment-received")
 def returned(reference: str):
     """The success_url: "payment received, confirming..." until the webhook lands."""
-    _booking_from_link(reference)
+    booking_from_link(reference)
     progress = payments.sync_checkout(reference)
     if progress.state == "confirmed":
         return redirect(_signed("booking.confirmation", reference), code=303)
@@ -146,13 +113,12 @@ def returned(reference: str):
 def status(reference: str):
     """The polled fragment; when the booking is confirmed, htmx is sent on to the
     confirmation page (HX-Redirect), and the fragment stops polling either way."""
-    _booking_from_link(reference)
+    booking_from_link(reference)
     progress = payments.payment_progress(reference)
-    response = make_response(render_template("fragments/_payment_status.html",
-                                             progress=progress, booking=progress.booking,
-                                             **_status_context(reference, progress)))
-    if progress.state == "confirmed" and request.headers.get("HX-Request"):
-        response.headers["HX-Redirect"] = _signed("booking.confirmation", reference)
+    response = render("fragments/_payment_status.html", progress=progress,
+                      booking=progress.booking, **_status_context(reference, progress))
+    if progress.state == "confirmed" and is_htmx():
+        hx_redirect(response, _signed("booking.confirmation", reference))
     return response
 
 
@@ -170,7 +136,7 @@ def _status_context(reference: str, progress) -> dict:
 def paused(reference: str):
     """The fallback while card payments are down: the seats stay held and a
     payment link follows by email."""
-    booking = _booking_from_link(reference)
+    booking = booking_from_link(reference)
     if booking.status != BookingStatus.HELD:
         return redirect(_signed("booking.pay", reference), code=303)
     return render_template("checkout/paused.html", booking=booking,

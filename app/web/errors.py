@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from app.services.core.errors import DomainError
+from app.web.htmx import page_or_fragment
 
 log = logging.getLogger(__name__)
 
@@ -21,9 +22,8 @@ def error_response(status: int, code: str, message: str, fields: dict | None = N
     if wants_json():
         body = {"error": {"code": code, "message": message, "fields": fields or {}}}
         return jsonify(body), status
-    template = "fragments/_error.html" if request.headers.get("HX-Request") else "error.html"
-    return render_template(template, status=status, code=code, message=message,
-                           fields=fields or {}), status
+    return page_or_fragment("error.html", "fragments/_error.html", status,
+                            status=status, code=code, message=message, fields=fields or {})
 
 
 def register(app: Flask) -> None:

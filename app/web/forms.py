@@ -88,32 +88,21 @@ def form_to_booking_data(form: Mapping, *, session_id: int | None = None) -> dic
 
 
 # -- rendering helpers ----------------------------------------------------------------
-def field_attrs(field, *, validate_url: str | None = None) -> dict:
-    """Accessibility (and, with `validate_url`, as-you-type validation) attributes
-    for an input: described by its hint and its error element, marked invalid
-    when it has an error, and posting itself to `validate_url` on blur or a
-    pause in typing, swapping the reply into its error element."""
-    described_by = [f"{field.id}-hint"] if field.description else []
-    described_by.append(f"{field.id}-error")
-    attrs = {"aria-describedby": " ".join(described_by)}
-    if field.errors:
-        attrs["aria-invalid"] = "true"
-    if validate_url:
-        attrs.update({
-            "hx-post": validate_url,
-            "hx-trigger": VALIDATE_TRIGGER,
-            "hx-target": f"#{field.id}-error",
-            "hx-swap": "outerHTML",
-            "hx-vals": json.dumps({"field": field.name}),
-            "hx-params": f"field,{field.name}",
-            "hx-sync": "this:replace",
-            "data-validate": "true",
-        })
-    return attrs
-
-
-def first_error(field) -> str:
-    return field.errors[0] if field.errors else ""
+def validation_attrs(field, validate_url: str) -> dict:
+    """As-you-type validation for an input (the `field` macro in templates/_forms.html
+    gives the label, hint, error element and ARIA): it posts itself to
+    `validate_url` on blur or a pause in typing and swaps the reply into its
+    error element."""
+    return {
+        "hx-post": validate_url,
+        "hx-trigger": VALIDATE_TRIGGER,
+        "hx-target": f"#{field.id}-error",
+        "hx-swap": "outerHTML",
+        "hx-vals": json.dumps({"field": field.name}),
+        "hx-params": f"field,{field.name}",
+        "hx-sync": "this:replace",
+        "data-validate": "true",
+    }
 
 
 # -- forms ----------------------------------------------------------------------------

@@ -1,9 +1,12 @@
-"""Public catalogue pages: home, courses, the session calendar and session pages."""
+"""Public pages: home, courses, the session calendar, session pages, and how to
+reach a booking (its personal link is in every booking email)."""
 from __future__ import annotations
 
-from flask import Blueprint, make_response, render_template, request
+from flask import Blueprint, current_app, render_template, request
 
 from app.services.catalogue import listing
+from app.services.core.provider import Provider
+from app.web.htmx import page_or_fragment
 
 bp = Blueprint("public", __name__)
 
@@ -27,14 +30,17 @@ def course(slug: str):
 def sessions():
     """The calendar; an HTMX request (not a history restore) gets only the results fragment."""
     calendar = listing.session_calendar(request.args)
-    wants_fragment = (request.headers.get("HX-Request") == "true"
-                      and request.headers.get("HX-History-Restore-Request") != "true")
-    template = "fragments/_session_list.html" if wants_fragment else "sessions.html"
-    response = make_response(render_template(template, calendar=calendar))
-    response.vary.add("HX-Request")
-    return response
+    return page_or_fragment("sessions.html", "fragments/_session_list.html", calendar=calendar)
 
 
 @bp.get("/sessions/<int:session_id>")
 def session(session_id: int):
     return render_template("session.html", course_session=listing.get_session(session_id))
+
+
+@bp.get("/manage-booking")
+def manage_booking():
+    """Where the header's "Manage booking" leads: customers have no accounts, so this
+    explains the personal link in their booking emails and how to get it again."""
+    return render_template("manage_booking.html",
+                           provider=Provider.from_config(current_app.config))

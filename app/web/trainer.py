@@ -15,9 +15,7 @@ not exist.
 """
 from __future__ import annotations
 
-from flask import (
-    Blueprint, flash, make_response, redirect, render_template, request, url_for,
-)
+from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
@@ -26,6 +24,7 @@ from app.services.staff import roster as roster_service
 from app.services.core.errors import InvalidState
 from app.services.core.ukformat import london
 from app.web.access import staff_required
+from app.web.htmx import is_htmx, keep_private, see_other, vary
 
 bp = Blueprint("trainer", __name__, url_prefix="/trainer")
 
@@ -41,17 +40,8 @@ def _user():
     return current_user._get_current_object()
 
 
-def _is_htmx() -> bool:
-    return (request.headers.get("HX-Request") == "true"
-            and request.headers.get("HX-History-Restore-Request") != "true")
-
-
-@bp.after_request
-def _private(response):
-    # Rosters hold names, phone numbers and access needs: never cache them.
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Robots-Tag"] = "noindex, nofollow"
-    return response
+# Rosters hold names, phone numbers and access needs: never cache them.
+keep_private(bp)
 
 
 @bp.get("/")
@@ -73,9 +63,7 @@ def _row_response(roster, entry, *, problem: str | None = None, status: int = 20
     html = render_template("fragments/_roster_row.html", roster=roster, entry=entry,
                            problem=problem)
     html += render_template("fragments/_roster_counts.html", roster=roster, oob=True)
-    response = make_response(html, status)
-    response.vary.add("HX-Request")
-    return response
+    return vary(make_response(html, status))
 
 
 @bp.post("/sessions/<int:session_id>/attendees/<int:attendee_id>/attendance")
@@ -92,15 +80,13 @@ def mark_attendance(session_id: int, attendee_id: int):
             status = 200
         except InvalidState as exc:
             problem, status = exc.message, exc.status
-    if _is_htmx():
+    if is_htmx():
         roster, entry = roster_service.roster_entry(_user(), session_id, attendee_id)
         return _row_response(roster, entry, problem=problem, status=status)
     if problem:
         flash(problem, "error")
-    response = redirect(url_for("trainer.roster", session_id=session_id,
-                                _anchor=f"attendee-{attendee_id}"), code=303)
-    response.vary.add("HX-Request")
-    return response
+    return see_other(url_for("trainer.roster", session_id=session_id,
+                             _anchor=f"attendee-{attendee_id}"))
 
 
 @bp.route("/sessions/<int:session_id>/complete", methods=["GET", "POST"])

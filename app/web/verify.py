@@ -12,6 +12,7 @@ from __future__ import annotations
 from flask import Blueprint, make_response, redirect, render_template, request, url_for
 
 from app.services.staff.certificates import normalise_number, verify_certificate
+from app.web.htmx import no_store
 
 bp = Blueprint("verify", __name__)
 
@@ -29,8 +30,5 @@ def lookup():
 @bp.get("/verify/<path:number>")
 def certificate(number: str):
     check = verify_certificate(number)
-    response = make_response(render_template("verify.html", check=check),
-                             200 if check.is_genuine else 404)
-    response.headers["X-Robots-Tag"] = "noindex, nofollow"
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return no_store(make_response(render_template("verify.html", check=check),
+                                  200 if check.is_genuine else 404))

@@ -100,7 +100,8 @@ def world(app, trainer_user, staff_user) -> World:
     trainer_b = staff_user(Role.TRAINER, full_name="Bram Other-Trainer")
 
     def running_today(trainer):
-        return SessionFactory.build(trainer=trainer, starts_at=now - timedelta(hours=2),
+        return SessionFactory.build(trainer=trainer, course__duration_hours=2,
+                                    starts_at=now - timedelta(hours=2),
                                     ends_at=now + timedelta(minutes=30))
 
     session_a, session_b = running_today(trainer_user), running_today(trainer_b)

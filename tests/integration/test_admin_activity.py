@@ -61,7 +61,7 @@ def test_dashboard_shows_todays_sessions_alerts_and_recent_bookings(app, admin_u
     from datetime import timedelta
     from app.models import utcnow
 
-    today = SessionFactory(starts_at=utcnow(),
+    today = SessionFactory(starts_at=utcnow(), course__duration_hours=3,
                            ends_at=utcnow() + timedelta(hours=3))
     booking = paid_booking(today.id, now=utcnow() - timedelta(minutes=1))
     alerts.raise_alert("x", "Look at this")

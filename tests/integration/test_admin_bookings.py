@@ -1,24 +1,29 @@
-"""Admin bookings: search and filters, the timeline, resends, name corrections
-past the cut-off, atomic transfers under concurrency, cancellations, refunds and
-bookings paid by invoice or bank transfer."""
-from datetime import timedelta
+"""Admin bookings: search and filters, the timeline, resends, and the booking rules
+as staff meet them (app.services.bookings.manage with Actor.staff): name
+corrections past the cut-off, atomic transfers under concurrency, cancellations
+with the refund staff choose, refunds and bookings paid by invoice or bank transfer."""
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import (
-    Booking, BookingStatus, OutboxEvent, Payment, PaymentStatus, Refund, RefundStatus, utcnow,
+    Booking, BookingStatus, OutboxEvent, Payment, PaymentStatus, Refund, RefundStatus,
+    SessionStatus, utcnow,
 )
-from app.services.bookings import office
 from app.services.background import dispatcher
 from app.services.bookings import holds as booking_service
+from app.services.bookings import manage, office
+from app.services.bookings.manage import Actor, RefundRule
+from app.services.core import events
 from app.services.core.audit import search_audit
 from app.services.core.errors import InvalidInput, InvalidState, SeatsUnavailable
 from admin_helpers import (
     POLICY, held_booking, paid_booking, race, seats_taken,
 )
-from factories import BookingFactory, CourseFactory, SessionFactory, booking_request
+from app.services.core.ukformat import uk_date
+from factories import BookingFactory, CourseFactory, SessionFactory, VenueFactory, booking_request
 
 DISPATCH = dispatcher.DispatchPolicy(max_attempts=3, backoff_base_seconds=1,
                                      backoff_max_seconds=5, lease_seconds=60)
@@ -34,6 +39,14 @@ def outbox(app):
     state = app.extensions["mailman"]
     state.outbox = []
     return state.outbox
+
+
+def staff(user):
+    return Actor.staff(user.id)
+
+
+def detail_of(booking, user):
+    return office.booking_detail(booking.reference, actor=staff(user), policy=POLICY)
 
 
 def deliver_all():
@@ -104,8 +117,9 @@ def test_timeline_shows_events_changes_payments_and_emails(app, admin_user, outb
     session = SessionFactory()
     booking = paid_booking(session.id, 2)
     deliver_all()
-    office.rename_attendees(admin_user.id, booking.reference, {0: "Anne Other"})
-    detail = office.booking_detail(booking.reference)
+    manage.rename_attendees(booking.reference, {0: "Anne Other"}, actor=staff(admin_user),
+                            policy=POLICY)
+    detail = detail_of(booking, admin_user)
     kinds = [(e.kind, e.title) for e in detail.timeline]
     assert ("event", "Seats held") in kinds and ("event", "Booking confirmed") in kinds
     assert ("payment", "Payment succeeded (fake)") in kinds
@@ -142,11 +156,11 @@ def test_admin_can_correct_names_after_the_customer_cut_off(app, admin_user):
                              ends_at=utcnow() + timedelta(hours=8))
     booking = paid_booking(session.id, 2)
     with pytest.raises(InvalidState):  # the customer could not
-        booking_service.rename_attendees(booking.reference, {0: "Anne Other"}, policy=POLICY)
-    office.rename_attendees(admin_user.id, booking.reference,
-                                    {0: "Anne  Other", 1: "Bob O\u2019Neill"})
-    names = [a.full_name for a in office.booking_detail(booking.reference)
-             .booking.attendees]
+        manage.rename_attendees(booking.reference, {0: "Anne Other"},
+                                actor=Actor.customer(), policy=POLICY)
+    manage.rename_attendees(booking.reference, {0: "Anne  Other", 1: "Bob O\u2019Neill"},
+                            actor=staff(admin_user), policy=POLICY)
+    names = [a.full_name for a in detail_of(booking, admin_user).booking.attendees]
     assert names == ["Anne Other", "Bob O'Neill"]
     entry = search_audit(entity_type="booking", entity_id=booking.reference).items[0]
     assert entry.before == {"0": "Learner A", "1": "Learner B"}
@@ -156,7 +170,8 @@ def test_admin_can_correct_names_after_the_customer_cut_off(app, admin_user):
 def test_invalid_names_are_reported_per_attendee(app, admin_user):
     booking = paid_booking(SessionFactory().id, 2)
     with pytest.raises(InvalidInput) as caught:
-        office.rename_attendees(admin_user.id, booking.reference, {0: "", 1: "R2-D2"})
+        manage.rename_attendees(booking.reference, {0: "", 1: "R2-D2"}, actor=staff(admin_user),
+                                policy=POLICY)
     assert set(caught.value.fields) == {"attendees.0.name", "attendees.1.name"}
 
 
@@ -170,7 +185,7 @@ def test_transfer_moves_every_seat_to_another_date_of_the_same_course(app, admin
     booking = paid_booking(source.id, 3)
     deliver_all()
     outbox.clear()
-    office.transfer_booking(admin_user.id, booking.reference, str(target.id))
+    manage.transfer_booking(booking.reference, str(target.id), actor=staff(admin_user))
     assert (seats_taken(source.id), seats_taken(target.id)) == (0, 3)
     moved = db.session.get(Booking, booking.id)
     assert moved.session_id == target.id and moved.status == BookingStatus.CONFIRMED
@@ -179,7 +194,7 @@ def test_transfer_moves_every_seat_to_another_date_of_the_same_course(app, admin
     assert entry.before == {"session_id": source.id} and entry.after == {"session_id": target.id}
     deliver_all()
     deliver_all()
-    assert len(outbox) == 1 and outbox[0].subject.startswith("Booking confirmed")
+    assert len(outbox) == 1 and outbox[0].subject.startswith("Booking moved")
 
 
 def test_transfer_is_refused_to_another_course_or_a_full_session(app, admin_user):
@@ -187,11 +202,11 @@ def test_transfer_is_refused_to_another_course_or_a_full_session(app, admin_user
     source = SessionFactory(course=course)
     booking = paid_booking(source.id, 2)
     with pytest.raises(InvalidInput):
-        office.transfer_booking(admin_user.id, booking.reference, SessionFactory().id)
+        manage.transfer_booking(booking.reference, SessionFactory().id, actor=staff(admin_user))
     full = SessionFactory(course=course, capacity=3)
     paid_booking(full.id, 2)
     with pytest.raises(SeatsUnavailable):
-        office.transfer_booking(admin_user.id, booking.reference, full.id)
+        manage.transfer_booking(booking.reference, full.id, actor=staff(admin_user))
     assert db.session.get(Booking, booking.id).session_id == source.id
 
 
@@ -205,16 +220,16 @@ def test_racing_transfers_and_holds_never_overbook_or_deadlock(app, admin_user):
     back = [paid_booking(target.id, 1, email=f"back{i}@example.com") for i in range(4)]
     moving = [paid_booking(sources[i % 4].id, 1 + i % 2, email=f"m{i}@example.com")
               for i in range(20)]
-    target_id, source_ids, actor = target.id, [s.id for s in sources], admin_user.id
+    target_id, source_ids, actor = target.id, [s.id for s in sources], staff(admin_user)
     references = [b.reference for b in moving]
     back_refs = [b.reference for b in back]
 
     def attempt(i):
         if i < 20:
-            return office.transfer_booking(actor, references[i], target_id).reference
+            return manage.transfer_booking(references[i], target_id, actor=actor).reference
         if i < 24:  # the opposite direction, to provoke lock-order deadlocks
-            return office.transfer_booking(actor, back_refs[i - 20],
-                                                   source_ids[i - 20]).reference
+            return manage.transfer_booking(back_refs[i - 20], source_ids[i - 20],
+                                           actor=actor).reference
         return booking_service.hold_seats(booking_request(target_id, 1,
                                                           email=f"h{i}@example.com"),
                                           policy=POLICY).reference
@@ -241,7 +256,8 @@ def test_admin_cancellation_can_give_a_full_refund_inside_the_no_refund_window(a
     booking = paid_booking(session.id, 2)
     preview = office.refund_preview(booking, POLICY)
     assert preview == {"policy": 0, "full": booking.amount_pence, "none": 0}
-    office.cancel_booking(admin_user.id, booking.reference, policy=POLICY, refund="full")
+    manage.cancel_booking(booking.reference, actor=staff(admin_user), policy=POLICY,
+                          refund=RefundRule.FULL)
     cancelled = db.session.get(Booking, booking.id)
     assert cancelled.status == BookingStatus.CANCELLED
     assert cancelled.refund_due_pence == booking.amount_pence
@@ -257,7 +273,8 @@ def test_admin_cancellation_can_give_a_full_refund_inside_the_no_refund_window(a
 def test_cancel_without_refund_owes_nothing(app, admin_user):
     booking = paid_booking(SessionFactory(starts_at=utcnow() + timedelta(days=30),
                                           ends_at=utcnow() + timedelta(days=30, hours=6)).id)
-    office.cancel_booking(admin_user.id, booking.reference, policy=POLICY, refund="none")
+    manage.cancel_booking(booking.reference, actor=staff(admin_user), policy=POLICY,
+                          refund=RefundRule.NONE)
     deliver_all()
     assert db.session.get(Booking, booking.id).refund_due_pence == 0
     assert db.session.scalar(select(func.count()).select_from(Refund)) == 0
@@ -339,8 +356,172 @@ def test_transferred_booking_event_is_on_the_timeline(app, admin_user):
     course = CourseFactory()
     source, target = SessionFactory(course=course), SessionFactory(course=course)
     booking = paid_booking(source.id)
-    office.transfer_booking(admin_user.id, booking.reference, target.id)
-    titles = [e.title for e in office.booking_detail(booking.reference).timeline]
+    manage.transfer_booking(booking.reference, target.id, actor=staff(admin_user))
+    titles = [e.title for e in detail_of(booking, admin_user).timeline]
     assert "Transferred to another date" in titles
     assert db.session.scalar(select(func.count()).select_from(OutboxEvent).where(
-        OutboxEvent.event_type == office.BOOKING_TRANSFERRED)) == 1
+        OutboxEvent.event_type == events.BOOKING_TRANSFERRED)) == 1
+
+
+# -- completed sessions are history ---------------------------------------------------------------
+def booking_on_a_past_session(*, completed=True, seats=2, price_pence=10000):
+    """A booking paid ten days ago for a session that ran two days ago (completed, with
+    attendance and a certificate), or one that started an hour ago (not completed)."""
+    course = CourseFactory(price_pence=price_pence)
+    starts = utcnow() - (timedelta(days=2) if completed else timedelta(hours=1))
+    session = SessionFactory(course=course, starts_at=starts, ends_at=starts + timedelta(hours=7))
+    booking = paid_booking(session.id, seats, now=utcnow() - timedelta(days=10))
+    if completed:
+        session.status = SessionStatus.COMPLETED
+        booking.attendees[0].attended = True
+        booking.attendees[0].certificate_number = "RFT-TEST-0001"
+    db.session.commit()
+    return booking
+
+
+def test_admin_cannot_transfer_a_booking_off_a_completed_session(app, admin_user):
+    booking = booking_on_a_past_session()
+    source_id = booking.session_id
+    future = SessionFactory(course=booking.session.course)
+    with pytest.raises(InvalidState) as caught:
+        manage.transfer_booking(booking.reference, future.id, actor=staff(admin_user))
+    assert "has been completed" in caught.value.message
+    db.session.expire_all()
+    kept = db.session.get(Booking, booking.id)
+    assert kept.session_id == source_id and kept.attendees[0].certificate_number
+    assert (seats_taken(source_id), seats_taken(future.id)) == (2, 0)
+    assert db.session.scalar(select(func.count()).select_from(OutboxEvent).where(
+        OutboxEvent.event_type == events.BOOKING_TRANSFERRED)) == 0
+    started = booking_on_a_past_session(completed=False)
+    with pytest.raises(InvalidState) as caught:
+        manage.transfer_booking(started.reference, SessionFactory(course=started.session.course).id,
+                                actor=staff(admin_user))
+    assert "has already started" in caught.value.message
+
+
+@pytest.mark.parametrize("completed", [True, False])
+def test_cancel_and_refund_by_policy_are_refused_once_the_course_has_started(
+        app, admin_user, completed):
+    booking = booking_on_a_past_session(completed=completed)
+    for actor, refund in [(staff(admin_user), RefundRule.POLICY),
+                          (staff(admin_user), RefundRule.FULL),
+                          (staff(admin_user), 500),
+                          (Actor.customer(), RefundRule.POLICY)]:
+        with pytest.raises(InvalidState) as caught:
+            manage.cancel_booking(booking.reference, actor=actor, policy=POLICY, refund=refund)
+        assert "can no longer be cancelled" in caught.value.message
+    db.session.expire_all()
+    kept = db.session.get(Booking, booking.id)
+    assert (kept.status, kept.refund_due_pence) == (BookingStatus.CONFIRMED, 0)
+    changes = detail_of(booking, admin_user).changes
+    assert not (changes.can_cancel or changes.can_transfer)
+    assert changes.can_rename is not completed  # the register is open until completion
+    # A goodwill refund of an amount stays possible and leaves the booking as it is.
+    goodwill = office.refund_booking(admin_user.id, booking.reference, "30")
+    assert goodwill.amount_pence == 3000
+    assert db.session.get(Booking, booking.id).status == BookingStatus.CONFIRMED
+
+
+def test_attendee_names_cannot_change_after_the_course_for_customer_or_staff(app, admin_user):
+    booking = booking_on_a_past_session()
+    for actor in (Actor.customer(), staff(admin_user)):
+        with pytest.raises(InvalidState) as caught:
+            manage.rename_attendees(booking.reference, {1: "Someone Else"}, actor=actor,
+                                    policy=POLICY)
+        assert "names on its register can no longer be changed" in caught.value.message
+    db.session.expire_all()
+    assert [a.full_name for a in db.session.get(Booking, booking.id).attendees] == [
+        "Learner A", "Learner B"]
+
+
+def test_staff_may_correct_a_name_on_a_started_course_until_it_is_completed(app, admin_user):
+    booking = booking_on_a_past_session(completed=False)
+    with pytest.raises(InvalidState):
+        manage.rename_attendees(booking.reference, {1: "Bo Li"}, actor=Actor.customer(),
+                                policy=POLICY)
+    manage.rename_attendees(booking.reference, {1: "Bo Li"}, actor=staff(admin_user),
+                            policy=POLICY)
+    db.session.expire_all()
+    assert [a.full_name for a in db.session.get(Booking, booking.id).attendees] == [
+        "Learner A", "Bo Li"]
+
+
+def test_a_name_on_an_issued_certificate_never_changes(app, admin_user):
+    booking = paid_booking(SessionFactory().id, 2)
+    booking.attendees[0].certificate_number = "RFT-TEST-0002"
+    db.session.commit()
+    with pytest.raises(InvalidInput) as caught:
+        manage.rename_attendees(booking.reference, {0: "Anne Other", 1: "Bo Li"},
+                                actor=staff(admin_user), policy=POLICY)
+    assert set(caught.value.fields) == {"attendees.0.name"}
+    assert "RFT-TEST-0002" in caught.value.fields["attendees.0.name"]
+
+
+# -- one cancel function for every audience -------------------------------------------------
+def test_the_same_cancel_function_gives_staff_their_refund_and_customers_the_policy(
+        app, admin_user):
+    session = SessionFactory(starts_at=utcnow() + timedelta(days=5),
+                             ends_at=utcnow() + timedelta(days=5, hours=7),
+                             course__price_pence=10000)
+    by_customer, by_staff, by_amount = (paid_booking(session.id, email=f"c{i}@example.com")
+                                        for i in range(3))
+    with pytest.raises(InvalidInput):  # only staff choose another refund
+        manage.cancel_booking(by_customer.reference, actor=Actor.customer(), policy=POLICY,
+                              refund=RefundRule.FULL)
+    customer = manage.cancel_booking(by_customer.reference, actor=Actor.customer(), policy=POLICY)
+    assert customer.refund_due_pence == 5000  # five days' notice: half, by the policy
+    admin = manage.cancel_booking(by_staff.reference, actor=staff(admin_user), policy=POLICY,
+                                  refund=RefundRule.FULL)
+    assert admin.refund_due_pence == 10000
+    with pytest.raises(InvalidInput) as caught:
+        manage.cancel_booking(by_amount.reference, actor=staff(admin_user), policy=POLICY,
+                              refund=10001)
+    assert "refund" in caught.value.fields
+    amount = manage.cancel_booking(by_amount.reference, actor=staff(admin_user), policy=POLICY,
+                                   refund=2500)
+    assert amount.refund_due_pence == 2500
+    audited = {entry.entity_id: entry.after["refund_choice"]
+               for entry in search_audit(entity_type="booking").items
+               if entry.action == "booking.cancel"}
+    assert audited == {by_staff.reference: "full", by_amount.reference: "amount"}
+
+
+def test_customers_cannot_move_their_own_booking(app):
+    course = CourseFactory()
+    booking = paid_booking(SessionFactory(course=course).id)
+    other = SessionFactory(course=course, starts_at=utcnow() + timedelta(days=30),
+                           ends_at=utcnow() + timedelta(days=30, hours=7))
+    with pytest.raises(InvalidState):
+        manage.transfer_booking(booking.reference, other.id, actor=Actor.customer())
+    assert db.session.get(Booking, booking.id).session_id != other.id
+
+
+# -- the transfer email -----------------------------------------------------------------------
+def test_transfer_email_says_it_moved_from_one_date_and_town_to_the_other(
+        app, admin_user, outbox):
+    course = CourseFactory()
+    year = utcnow().year + 1
+    # 23:30 UTC on 9 July is 00:30 on 10 July in London: the email gives London dates.
+    source_start = datetime(year, 7, 9, 23, 30, tzinfo=timezone.utc)
+    target_start = datetime(year, 8, 20, 8, 30, tzinfo=timezone.utc)
+    source = SessionFactory(course=course, venue=VenueFactory(town="Leeds"),
+                            starts_at=source_start, ends_at=source_start + timedelta(hours=7))
+    target = SessionFactory(course=course, venue=VenueFactory(town="York"),
+                            starts_at=target_start, ends_at=target_start + timedelta(hours=7))
+    booking = paid_booking(source.id, 2)
+    deliver_all()
+    outbox.clear()
+    manage.transfer_booking(booking.reference, target.id, actor=staff(admin_user))
+    deliver_all()
+    deliver_all()
+    [email] = outbox
+    assert " 10 July " in uk_date(source_start)
+    moved = (f"moved from {uk_date(source_start)}, Leeds to {uk_date(target_start)}, York")
+    assert moved in email.body
+    assert moved in email.alternatives[0][0].replace("<strong>", "").replace("</strong>", "")
+    assert email.subject == (f"Booking moved: {course.title} is now on {uk_date(target_start)} "
+                             f"(ref {booking.reference})")
+    assert [name for name, _, _ in email.attachments] == [f"{booking.reference}.ics"]
+    titles = {e.title: e.detail for e in detail_of(booking, admin_user).timeline}
+    assert titles["Transferred to another date"] == (
+        f"From 10 July {year}, Leeds to 20 August {year}, York")

@@ -128,7 +128,7 @@ def test_series_is_created_whole_or_not_at_all(app, admin_user):
     trainer = UserFactory(role=Role.TRAINER, full_name="Jo Bloggs")
     monday = next_weekday(0)
     clash_day = monday + timedelta(weeks=2)
-    SessionFactory(trainer=trainer,
+    SessionFactory(trainer=trainer, course__duration_hours=2,
                    starts_at=datetime.combine(clash_day, time(10), tzinfo=LONDON),
                    ends_at=datetime.combine(clash_day, time(12), tzinfo=LONDON))
     before = db.session.scalar(select(func.count()).select_from(CourseSession))
@@ -170,6 +170,77 @@ def test_sessions_cannot_be_created_in_the_past_or_for_a_deleted_course(app, adm
     assert "date" in caught.value.fields
 
 
+# -- contact hours ------------------------------------------------------------------------------
+def session_count() -> int:
+    return db.session.scalar(select(func.count()).select_from(CourseSession))
+
+
+def test_a_session_shorter_than_its_courses_hours_is_refused_at_the_end_time(app, admin_user):
+    course = CourseFactory(title="Emergency First Aid at Work", duration_hours=6)
+    with pytest.raises(InvalidInput) as caught:
+        timetable.create_sessions(admin_user.id, session_data(
+            course, VenueFactory(), start_time="09:30", end_time="12:30"))
+    assert caught.value.fields == {
+        "end_time": "Emergency First Aid at Work needs 6 hours; this session gives 3 hours."}
+    assert session_count() == 0
+    [created] = timetable.create_sessions(admin_user.id, session_data(
+        course, VenueFactory(), start_time="09:30", end_time="15:30"))
+    assert created.ends_at - created.starts_at == timedelta(hours=6)
+
+
+def test_a_series_shorter_than_its_courses_hours_is_refused_whole(app, admin_user):
+    course = CourseFactory(title="Emergency First Aid at Work", duration_hours=6)
+    with pytest.raises(InvalidInput) as caught:
+        timetable.create_sessions(admin_user.id, session_data(
+            course, VenueFactory(), start_time="09:00", end_time="14:30", repeat="weekly",
+            occurrences=4))
+    assert caught.value.fields["end_time"] == (
+        "Emergency First Aid at Work needs 6 hours; this session gives 5 hours 30 minutes.")
+    assert session_count() == 0
+
+
+def test_moving_a_session_into_fewer_hours_than_its_course_is_refused(app, admin_user):
+    session = SessionFactory(course__title="Emergency First Aid at Work",
+                             course__duration_hours=6, **_at(next_weekday(0), 9, 16))
+    with pytest.raises(InvalidInput) as caught:
+        timetable.move_session(admin_user.id, session.id, {
+            "venue_id": session.venue_id, "date": next_weekday(2).isoformat(),
+            "start_time": "10:00", "end_time": "13:00"})
+    assert caught.value.fields["end_time"] == (
+        "Emergency First Aid at Work needs 6 hours; this session gives 3 hours.")
+    db.session.expire_all()
+    unchanged = timetable.get_session(session.id)
+    assert (unchanged.starts_at, unchanged.ends_at) == (session.starts_at, session.ends_at)
+    assert not db.session.scalars(select(OutboxEvent).where(
+        OutboxEvent.event_type == events.SESSION_CHANGED)).all()
+
+
+def test_a_multi_day_course_spans_its_days_with_its_share_of_hours_on_each(app, admin_user):
+    course = CourseFactory(title="First Aid at Work", duration_days=3, duration_hours=18)
+    monday = next_weekday(0)
+
+    def create(start, end):
+        return timetable.create_sessions(admin_user.id, session_data(
+            course, VenueFactory(), date=monday.isoformat(), start_time=start, end_time=end))
+
+    with pytest.raises(InvalidInput) as caught:
+        create("09:00", "11:00")
+    assert caught.value.fields["end_time"] == ("First Aid at Work needs 18 hours over 3 days "
+                                               "(6 hours a day); this session gives 6 hours "
+                                               "(2 hours a day).")
+    with pytest.raises(InvalidInput) as caught:  # ends on day 3, yet no day has any hours
+        create("16:00", "10:00")
+    assert "end_time" in caught.value.fields
+    assert session_count() == 0
+
+    [created] = create("09:00", "15:00")
+    assert created.ends_at.astimezone(LONDON).date() == monday + timedelta(days=2)
+    one_day = (datetime.combine(monday, time(9), tzinfo=LONDON),
+               datetime.combine(monday, time(16, 30), tzinfo=LONDON))
+    assert timetable.contact_hours_problem(course, *one_day) == (
+        "First Aid at Work runs over 3 consecutive days: the session must end on its third day.")
+
+
 # -- trainers ----------------------------------------------------------------------------------
 def _at(day: date, start: int, end: int) -> dict:
     return {"starts_at": datetime.combine(day, time(start), tzinfo=LONDON),
@@ -180,7 +251,7 @@ def test_trainer_double_booking_is_refused_with_a_clear_message(app, admin_user)
     trainer = UserFactory(role=Role.TRAINER, full_name="Jo Bloggs")
     day = next_weekday(1)
     SessionFactory(trainer=trainer, course__title="First Aid at Work", **_at(day, 9, 16))
-    other = SessionFactory(trainer=None, **_at(day, 13, 17))
+    other = SessionFactory(trainer=None, course__duration_hours=4, **_at(day, 13, 17))
     with pytest.raises(InvalidInput) as caught:
         timetable.assign_trainer(admin_user.id, other.id, trainer.id)
     message = caught.value.fields["trainer_id"]
@@ -191,8 +262,8 @@ def test_trainer_double_booking_is_refused_with_a_clear_message(app, admin_user)
 def test_back_to_back_sessions_are_not_a_clash(app, admin_user):
     trainer = UserFactory(role=Role.TRAINER)
     day = next_weekday(1)
-    SessionFactory(trainer=trainer, **_at(day, 9, 12))
-    afternoon = SessionFactory(trainer=None, **_at(day, 12, 16))
+    SessionFactory(trainer=trainer, course__duration_hours=3, **_at(day, 9, 12))
+    afternoon = SessionFactory(trainer=None, course__duration_hours=4, **_at(day, 12, 16))
     timetable.assign_trainer(admin_user.id, afternoon.id, trainer.id)
     assert timetable.get_session(afternoon.id).trainer_id == trainer.id
     entry = search_audit(entity_type="session", entity_id=afternoon.id).items[0]
@@ -215,7 +286,7 @@ def test_moving_a_session_onto_its_trainers_other_session_is_refused(app, admin_
     with pytest.raises(InvalidInput) as caught:
         timetable.move_session(admin_user.id, movable.id, {
             "venue_id": movable.venue_id, "date": day.isoformat(), "start_time": "10:00",
-            "end_time": "15:00"})
+            "end_time": "16:00"})
     assert "trainer_id" in caught.value.fields
 
 
@@ -223,7 +294,7 @@ def test_two_admins_racing_to_double_book_a_trainer_only_one_wins(app, admin_use
     trainer = UserFactory(role=Role.TRAINER)
     day = next_weekday(4)
     first = SessionFactory(trainer=None, **_at(day, 9, 16))
-    second = SessionFactory(trainer=None, **_at(day, 10, 15))
+    second = SessionFactory(trainer=None, course__duration_hours=5, **_at(day, 10, 15))
     ids, trainer_id, actor = [first.id, second.id], trainer.id, admin_user.id
     results = race(app, 2, lambda i: timetable.assign_trainer(actor, ids[i], trainer_id).id)
     assert sum(isinstance(r, int) for r in results) == 1

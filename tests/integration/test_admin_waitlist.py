@@ -10,7 +10,7 @@ from app.models import OutboxEvent, WaitlistEntry, WaitlistStatus, utcnow
 from app.services.bookings import waitlist
 from app.services.core.audit import search_audit
 from app.services.core.errors import InvalidInput, InvalidState
-from app.services.messaging.notifications import WAITLIST_OFFER_MADE
+from app.services.core import events
 from admin_helpers import paid_booking
 from factories import SessionFactory
 
@@ -36,7 +36,7 @@ def test_offer_goes_to_the_first_person_whose_request_fits(app, admin_user):
     assert entry.id == second.id and entry.status == WaitlistStatus.OFFERED
     assert entry.offer_expires_at - entry.offered_at == timedelta(hours=12)
     [event] = db.session.scalars(select(OutboxEvent).where(
-        OutboxEvent.event_type == WAITLIST_OFFER_MADE)).all()
+        OutboxEvent.event_type == events.WAITLIST_OFFER_MADE)).all()
     assert event.payload["email"] == "ben@example.com"
     assert event.payload["offer_url"].endswith(f"/sessions/{session.id}")
     assert event.payload["expires_at"] == entry.offer_expires_at.isoformat()

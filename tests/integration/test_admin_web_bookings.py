@@ -5,8 +5,8 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Booking, BookingStatus, OutboxEvent, Payment, Refund, utcnow
-from app.services.bookings import office
+from app.models import Booking, BookingStatus, OutboxEvent, Payment, Refund, SessionStatus, utcnow
+from app.services.core import events
 from admin_helpers import assert_admin_only, held_booking, paid_booking
 from factories import BookingFactory, CourseFactory, SessionFactory
 
@@ -62,7 +62,7 @@ def test_resend_records_the_request_and_says_so(app, admin_client):
     page = admin_client.get(response.headers["Location"]).get_data(as_text=True)
     assert "The confirmation is on its way to priya@example.com again." in page
     assert db.session.scalar(select(OutboxEvent).where(
-        OutboxEvent.event_type == office.CONFIRMATION_RESEND_REQUESTED)) is not None
+        OutboxEvent.event_type == events.CONFIRMATION_RESEND_REQUESTED)) is not None
 
 
 def test_name_errors_are_shown_next_to_the_attendee(app, admin_client):
@@ -191,3 +191,52 @@ def test_held_booking_marked_paid_by_invoice(app, admin_client):
     assert response.status_code == 303
     db.session.expire_all()
     assert db.session.get(Booking, booking.id).status == BookingStatus.CONFIRMED
+
+
+def completed_booking():
+    """A booking on a session that ran two days ago and has been completed."""
+    course = CourseFactory()
+    starts = utcnow() - timedelta(days=2)
+    session = SessionFactory(course=course, starts_at=starts, ends_at=starts + timedelta(hours=7))
+    booking = paid_booking(session.id, 2, now=utcnow() - timedelta(days=10))
+    session.status = SessionStatus.COMPLETED
+    db.session.commit()
+    return booking
+
+
+def test_a_completed_booking_page_offers_no_transfer_cancel_or_name_change(app, admin_client):
+    booking = completed_booking()
+    SessionFactory(course=booking.session.course)  # a future date it could have moved to
+    page = admin_client.get(f"/admin/bookings/{booking.reference}").get_data(as_text=True)
+    assert "Move the booking" not in page and "Cancel the booking" not in page
+    assert "Save names" not in page
+    assert "This course has been completed" in page
+    assert f'href="/admin/bookings/{booking.reference}/refund"' in page  # goodwill stays
+
+    cancel_page = admin_client.get(f"/admin/bookings/{booking.reference}/cancel")
+    html = cancel_page.get_data(as_text=True)
+    assert "Yes, cancel the booking" not in html and "can no longer be cancelled" in html
+
+
+def test_actions_posted_for_a_completed_booking_are_refused_with_a_reason(app, admin_client):
+    booking = completed_booking()
+    source_id = booking.session_id
+    future = SessionFactory(course=booking.session.course)
+    moved = admin_client.post(f"/admin/bookings/{booking.reference}/transfer",
+                              data={"session_id": future.id})
+    assert moved.status_code == 409
+    assert "can no longer be moved to another date" in moved.get_data(as_text=True)
+    cancelled = admin_client.post(f"/admin/bookings/{booking.reference}/cancel",
+                                  data={"refund": "full", "confirmed": "yes"})
+    assert cancelled.status_code == 422
+    assert "can no longer be cancelled" in cancelled.get_data(as_text=True)
+    renamed = admin_client.post(f"/admin/bookings/{booking.reference}/names",
+                                data={"attendees-0-name": "Anne Other",
+                                      "attendees-1-name": "Bo Li"})
+    assert renamed.status_code == 409
+    assert "can no longer be changed" in renamed.get_data(as_text=True)
+    db.session.expire_all()
+    kept = db.session.get(Booking, booking.id)
+    assert (kept.session_id, kept.status, kept.refund_due_pence) == (
+        source_id, BookingStatus.CONFIRMED, 0)
+    assert [a.full_name for a in kept.attendees] == ["Learner A", "Learner B"]

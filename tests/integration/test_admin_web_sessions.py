@@ -83,12 +83,28 @@ def test_a_trainer_clash_is_shown_on_the_trainer_field(app, admin_client):
                    ends_at=datetime.combine(monday, time(17), tzinfo=LONDON))
     response = admin_client.post("/admin/sessions/new", data={
         "course_id": CourseFactory().id, "venue_id": VenueFactory().id, "trainer_id": trainer.id,
-        "date": monday.isoformat(), "start_time": "10:00", "end_time": "12:00",
+        "date": monday.isoformat(), "start_time": "10:00", "end_time": "16:00",
         "repeat": "none", "occurrences": "1"})
     assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert 'id="trainer_id-error"' in html and "Jo Bloggs is already teaching" in html
     assert db.session.scalar(select(func.count()).select_from(CourseSession)) == 1
+
+
+def test_a_session_too_short_for_its_course_is_refused_at_the_end_time_field(app, admin_client):
+    course = CourseFactory(title="Emergency First Aid at Work", duration_hours=6)
+    form = admin_client.get("/admin/sessions/new").get_data(as_text=True)
+    assert "Emergency First Aid at Work (1 day, 6 hours)" in form
+    response = admin_client.post("/admin/sessions/new", data={
+        "course_id": course.id, "venue_id": VenueFactory().id, "trainer_id": "",
+        "date": next_monday().isoformat(), "start_time": "09:30", "end_time": "12:30",
+        "repeat": "none", "occurrences": "1"})
+    assert response.status_code == 422
+    error = re.search(r'<p id="end_time-error"[^>]*>(.*?)</p>', response.get_data(as_text=True),
+                      re.S)
+    assert error and ("Emergency First Aid at Work needs 6 hours; this session gives 3 hours."
+                      in error.group(1))
+    assert db.session.scalar(select(func.count()).select_from(CourseSession)) == 0
 
 
 def test_inline_capacity_edit_refuses_less_than_seats_taken(app, admin_client):
@@ -126,7 +142,8 @@ def test_inline_trainer_assignment_and_its_clash_message(app, admin_client):
     trainer = UserFactory(role=Role.TRAINER, full_name="Jo Bloggs")
     SessionFactory(trainer=trainer, starts_at=datetime.combine(day, time(9), tzinfo=LONDON),
                    ends_at=datetime.combine(day, time(17), tzinfo=LONDON))
-    clash = SessionFactory(trainer=None, starts_at=datetime.combine(day, time(13), tzinfo=LONDON),
+    clash = SessionFactory(trainer=None, course__duration_hours=2,
+                           starts_at=datetime.combine(day, time(13), tzinfo=LONDON),
                            ends_at=datetime.combine(day, time(15), tzinfo=LONDON))
     free = SessionFactory(trainer=None,
                           starts_at=datetime.combine(day + timedelta(days=1), time(9), tzinfo=LONDON),

@@ -4,8 +4,9 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from app.models import utcnow
-from factories import SessionFactory
+from app.models import BookingStatus, SessionStatus, utcnow
+from app.services.bookings.manage_links import manage_token
+from factories import BookingFactory, SessionFactory
 
 
 def body(session_id, seats=1, **contact):
@@ -167,3 +168,55 @@ def test_cancelling_twice_is_harmless(client):
     query = {"token": token_of(created["manage_url"])}
     assert client.post(url, query_string=query).status_code == 200
     assert client.post(url, query_string=query).status_code == 200
+
+
+def cancel_by_api(client, app, booking):
+    token = manage_token(booking.reference, secret_key=app.config["SECRET_KEY"])
+    return client.post(f"/api/v1/bookings/{booking.reference}/cancel",
+                       query_string={"token": token})
+
+
+def test_cancel_by_api_owes_what_the_policy_allows(client, app):
+    session = SessionFactory(starts_at=utcnow() + timedelta(days=5), course__price_pence=10000)
+    booking = BookingFactory(session=session, status=BookingStatus.CONFIRMED, seats=1,
+                             hold_expires_at=None)
+    response = cancel_by_api(client, app, booking)
+    assert response.status_code == 200
+    assert response.get_json()["refund_due_pence"] == 5000  # five days' notice: half
+
+
+def test_cancel_by_api_after_the_course_is_refused_with_a_reason(client, app):
+    starts = utcnow() - timedelta(days=2)
+    session = SessionFactory(starts_at=starts, ends_at=starts + timedelta(hours=7),
+                             status=SessionStatus.COMPLETED)
+    booking = BookingFactory(session=session, status=BookingStatus.CONFIRMED,
+                             hold_expires_at=None)
+    response = cancel_by_api(client, app, booking)
+    assert response.status_code == 409
+    error = response.get_json()["error"]
+    assert error["code"] == "invalid_state"
+    assert "This course has been completed" in error["message"]
+
+
+class TestLinksInAnswers:
+    BASE_URL = "https://book.example.co.uk"
+
+    @pytest.fixture
+    def app_config(self):
+        return {"PUBLIC_BASE_URL": self.BASE_URL}
+
+    def test_every_url_uses_the_public_base_url_whatever_the_host_header(self, client):
+        session = SessionFactory()
+        forged = {"Host": "evil.example"}
+
+        created = client.post("/api/v1/bookings", json=body(session.id), headers=forged)
+        reference = created.get_json()["reference"]
+        shown = client.get(f"/api/v1/bookings/{reference}", headers=forged,
+                           query_string={"token": token_of(created.get_json()["manage_url"])})
+
+        for answer in (created.get_json(), shown.get_json()):
+            assert answer["manage_url"].startswith(f"{self.BASE_URL}/bookings/{reference}?token=")
+            assert answer["payment_url"].startswith(
+                f"{self.BASE_URL}/bookings/{reference}/pay?token=")
+        assert shown.get_json()["session"]["url"] == f"{self.BASE_URL}/sessions/{session.id}"
+        assert created.headers["Location"] == created.get_json()["manage_url"]

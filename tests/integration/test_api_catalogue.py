@@ -11,6 +11,12 @@ from app.models import BookingStatus, SessionStatus, utcnow
 from factories import BookingFactory, CourseFactory, SessionFactory, VenueFactory
 
 YEAR = utcnow().year + 1
+BASE_URL = "https://book.example.co.uk"
+
+
+@pytest.fixture
+def app_config():
+    return {"PUBLIC_BASE_URL": BASE_URL + "/"}
 
 
 def at(month: int, day: int, hour: int, minute: int = 0) -> datetime:
@@ -44,18 +50,36 @@ def test_courses_lists_active_courses_with_the_contract_fields(client):
         "slug": "first-aid-at-work", "title": "First Aid at Work", "category": "Workplace",
         "summary": "Three days.", "duration_days": 3, "duration_hours": 18,
         "price_pence": 22500, "certificate_validity_months": 36,
-        "url": "http://localhost/courses/first-aid-at-work",
+        "url": f"{BASE_URL}/courses/first-aid-at-work",
     }]}
     assert response.headers["Cache-Control"] == "public, max-age=30"
 
 
-def test_urls_use_the_public_base_url_when_configured(client, app):
-    app.config["PUBLIC_BASE_URL"] = "https://book.example.co.uk/"
+def test_urls_use_the_public_base_url_whatever_the_host_header(client):
     session = SessionFactory()
+    forged = {"Host": "evil.example"}
 
-    body = client.get(f"/api/v1/sessions/{session.id}").get_json()
+    body = client.get(f"/api/v1/sessions/{session.id}", headers=forged).get_json()
+    listed = client.get("/api/v1/sessions", headers=forged).get_json()["items"]
+    course = client.get("/api/v1/courses", headers=forged).get_json()["items"][0]
 
-    assert body["url"] == f"https://book.example.co.uk/sessions/{session.id}"
+    assert body["url"] == listed[0]["url"] == f"{BASE_URL}/sessions/{session.id}"
+    assert course["url"] == f"{BASE_URL}/courses/{session.course.slug}"
+
+
+class TestWithoutAConfiguredAddress:
+    @pytest.fixture
+    def app_config(self):
+        return {}
+
+    def test_urls_use_the_local_address_never_the_host_header(self, client, app):
+        session = SessionFactory()
+
+        body = client.get(f"/api/v1/sessions/{session.id}",
+                          headers={"Host": "evil.example"}).get_json()
+
+        assert body["url"].startswith("http://127.0.0.1:")
+        assert body["url"] == f"{app.config['PUBLIC_BASE_URL']}/sessions/{session.id}"
 
 
 # -- sessions: shape ---------------------------------------------------------------
@@ -80,7 +104,7 @@ def test_session_object_has_the_contract_fields(client):
     assert (item["capacity"], item["seats_available"]) == (12, 9)
     assert item["price_pence"] == 9000
     assert item["status"] == "scheduled"
-    assert item["url"] == f"http://localhost/sessions/{session.id}"
+    assert item["url"] == f"{BASE_URL}/sessions/{session.id}"
 
 
 def test_list_and_detail_give_the_same_session_object(client):

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from app.config import load_config
 from app.extensions import db
 from app.models import AuditLog, OutboxEvent, Role
+from app.services.core import events
 from app.services.staff import auth
 from app.services.background import dispatcher
 from app.services.staff import passwords
@@ -166,7 +167,7 @@ def test_an_htmx_request_without_a_session_gets_401_and_a_redirect_header(client
 def test_sign_in_pages_are_not_cached(client):
     response = client.get("/login")
     assert response.headers["Cache-Control"] == "no-store"
-    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["Referrer-Policy"] == "strict-origin"
 
 
 def test_the_footer_links_to_staff_sign_in(client):
@@ -175,7 +176,8 @@ def test_the_footer_links_to_staff_sign_in(client):
 
 def test_production_cookies_are_secure_http_only_and_same_site():
     config = load_config("/tmp", env={"APP_ENV": "production", "SECRET_KEY": "s" * 32,
-                                      "PAYMENT_PROVIDER": "stripe"})
+                                      "PAYMENT_PROVIDER": "stripe",
+                                      "PUBLIC_BASE_URL": "https://book.example.co.uk"})
     for prefix in ("SESSION_COOKIE", "REMEMBER_COOKIE"):
         assert config[f"{prefix}_SECURE"] is True
         assert config[f"{prefix}_HTTPONLY"] is True
@@ -364,7 +366,7 @@ def test_an_unknown_email_gets_the_same_answer_and_no_email(app, client, trainer
     assert known.status_code == unknown.status_code == 200
     assert "Check your email" in unknown.text
     count = db.session.scalar(select(func.count()).select_from(OutboxEvent)
-                              .where(OutboxEvent.event_type == auth.PASSWORD_RESET_REQUESTED))
+                              .where(OutboxEvent.event_type == events.PASSWORD_RESET_REQUESTED))
     assert count == 1
     dispatcher.dispatch_pending("test", dispatcher.DispatchPolicy())
     assert [m.to for m in outbox(app)] == [[trainer_user.email]]
@@ -374,6 +376,6 @@ def test_no_reset_token_is_stored_in_the_database(app, client, trainer_user):
     path = request_reset_link(app, client, trainer_user.email)
     token = path.rsplit("/", 1)[1]
     event = db.session.scalars(select(OutboxEvent).where(
-        OutboxEvent.event_type == auth.PASSWORD_RESET_REQUESTED)).one()
+        OutboxEvent.event_type == events.PASSWORD_RESET_REQUESTED)).one()
     assert token not in str(event.payload)
     assert set(event.payload) == {"user_id", "requested_at"}

@@ -8,6 +8,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from app.extensions import db
 from app.models import Booking, BookingStatus, utcnow
 from app.services.bookings import holds as svc
+from app.services.bookings import manage
 from app.services.core.errors import DomainError, InvalidState, SeatsUnavailable
 from factories import SessionFactory, booking_request
 
@@ -46,8 +47,8 @@ class SeatLedger(RuleBasedStateMachine):
     def cancel(self, pick):
         if self.references:
             try:
-                svc.cancel_booking(self.references[pick % len(self.references)], policy=POLICY,
-                                   now=self.now)
+                manage.cancel_booking(self.references[pick % len(self.references)],
+                                      actor=manage.Actor.customer(), policy=POLICY, now=self.now)
             except InvalidState:
                 pass
 

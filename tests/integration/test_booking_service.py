@@ -1,16 +1,19 @@
-"""Rules of app.services.bookings.holds: holds, confirmation, cancellation, expiry, capacity."""
+"""Rules of app.services.bookings.holds (holds, confirmation, expiry, capacity) and of
+app.services.bookings.manage as the customer meets them (cancellation, name changes)."""
 from datetime import timedelta
 
 import pytest
 
 from app.models import BookingStatus, utcnow
 from app.services.bookings import holds as svc
+from app.services.bookings import manage
 from app.services.core.errors import (
     InvalidInput, InvalidState, NotFound, SeatsUnavailable, SessionNotBookable,
 )
 from factories import BookingFactory, SessionFactory, booking_request
 
 POLICY = svc.BookingPolicy(hold_minutes=30, max_seats=6)
+CUSTOMER = manage.Actor.customer()
 
 
 def test_hold_takes_seats_and_expires_after_hold_minutes(app):
@@ -110,7 +113,7 @@ def test_cancel_frees_seats_and_records_refund_owed(app):
     session = SessionFactory(capacity=1, starts_at=utcnow() + timedelta(days=30))
     booking = svc.hold_seats(booking_request(session.id), policy=POLICY)
     svc.confirm_booking(booking.reference)
-    cancelled = svc.cancel_booking(booking.reference, policy=POLICY)
+    cancelled = manage.cancel_booking(booking.reference, actor=CUSTOMER, policy=POLICY)
     assert cancelled.status == BookingStatus.CANCELLED
     assert cancelled.refund_due_pence == booking.amount_pence
     assert svc.seats_available(session) == 1
@@ -119,13 +122,14 @@ def test_cancel_frees_seats_and_records_refund_owed(app):
 def test_cancelling_an_unpaid_hold_owes_nothing(app):
     session = SessionFactory(capacity=1)
     booking = svc.hold_seats(booking_request(session.id), policy=POLICY)
-    assert svc.cancel_booking(booking.reference, policy=POLICY).refund_due_pence == 0
+    cancelled = manage.cancel_booking(booking.reference, actor=CUSTOMER, policy=POLICY)
+    assert cancelled.refund_due_pence == 0
 
 
 def test_expired_booking_cannot_be_cancelled(app):
     booking = BookingFactory(status=BookingStatus.EXPIRED)
     with pytest.raises(InvalidState):
-        svc.cancel_booking(booking.reference, policy=POLICY)
+        manage.cancel_booking(booking.reference, actor=CUSTOMER, policy=POLICY)
 
 
 def test_expire_holds_marks_only_stale_holds_and_is_safe_twice(app):
@@ -154,15 +158,18 @@ def test_attendee_names_can_be_corrected_before_the_cutoff_only(app):
     later = SessionFactory(starts_at=utcnow() + timedelta(days=5))
     late_booking = svc.hold_seats(booking_request(soon.id), policy=POLICY)
     booking = svc.hold_seats(booking_request(later.id), policy=POLICY)
-    renamed = svc.rename_attendees(booking.reference, {0: "  siobhán  o’brien "}, policy=policy)
+    renamed = manage.rename_attendees(booking.reference, {0: "  siobhán  o’brien "},
+                                      actor=CUSTOMER, policy=policy)
     assert renamed.attendees[0].full_name.lower().startswith("siobhán")
     with pytest.raises(InvalidState):
-        svc.rename_attendees(late_booking.reference, {0: "Sam Jones"}, policy=policy)
+        manage.rename_attendees(late_booking.reference, {0: "Sam Jones"}, actor=CUSTOMER,
+                                policy=policy)
 
 
 def test_attendee_rename_rejects_markup(app):
     session = SessionFactory()
     booking = svc.hold_seats(booking_request(session.id), policy=POLICY)
     with pytest.raises(InvalidInput) as err:
-        svc.rename_attendees(booking.reference, {0: "<script>alert(1)</script>"}, policy=POLICY)
+        manage.rename_attendees(booking.reference, {0: "<script>alert(1)</script>"},
+                               actor=CUSTOMER, policy=POLICY)
     assert "attendees.0.name" in err.value.fields

@@ -3,6 +3,7 @@ fail fast while open (nothing reaches Stripe), half-open after reset_timeout and
 close on success; bookings keep their seats meanwhile and nothing is lost."""
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -10,11 +11,14 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import (
-    Alert, Booking, BookingStatus, OutboxEvent, Payment, PaymentStatus, RefundStatus, utcnow,
+    Alert, Booking, BookingStatus, JobRun, OutboxEvent, Payment, PaymentStatus, Refund,
+    RefundStatus, utcnow,
 )
 from app.services.bookings import holds as booking_service
+from app.services.bookings import manage
 from app.services.core import events
 from app.services import payments
+from app.services.background import scheduler
 from app.services.bookings.holds import BookingPolicy
 from app.services.core.errors import PaymentUnavailable
 from factories import SessionFactory, booking_request
@@ -138,7 +142,7 @@ def test_the_retry_sends_a_payment_link_once_stripe_is_back(app, stripe_server):
     keys = {c.idempotency_key for c in stripe_server.calls("POST", "/v1/checkout/sessions")}
     assert keys == {f"checkout-{booking.reference}-{payment.id}"}
     link = db.session.scalars(select(OutboxEvent).where(
-        OutboxEvent.event_type == payments.PAYMENT_LINK_READY)).one()
+        OutboxEvent.event_type == events.PAYMENT_LINK_READY)).one()
     assert link.payload["reference"] == booking.reference
     assert payments.retry_queued_checkouts(lambda ref: LINKS).links_sent == 0  # once
 
@@ -175,7 +179,7 @@ def test_refunds_have_their_own_breaker_and_are_queued_while_it_is_open(app, cli
     checkout_id = db.session.scalars(select(Payment.provider_checkout_id)).one()
     post_event(client, event("checkout.session.completed",
                              stripe_server.complete_session(checkout_id)))
-    booking_service.cancel_booking(booking.reference, policy=BookingPolicy())
+    manage.cancel_booking(booking.reference, actor=manage.Actor.customer(), policy=BookingPolicy())
 
     refunds_breaker = payments.runtime().breakers.refunds
     refunds_breaker.force_open_since(datetime.now(timezone.utc))
@@ -191,3 +195,50 @@ def test_refunds_have_their_own_breaker_and_are_queued_while_it_is_open(app, cli
     assert refunds_breaker.current_state == "closed"
     assert db.session.scalars(select(OutboxEvent).where(
         OutboxEvent.event_type == events.REFUND_ISSUED)).one()
+
+
+# -- the scheduler runs the retries itself (no outside cron) --------------------------------------
+def test_the_worker_sends_the_payment_link_itself_once_stripe_is_back(app, stripe_server):
+    from app.worker import Worker
+
+    booking = held()
+    stripe_server.fail_all("unavailable")
+    assert not try_to_pay(booking)
+    stripe_server.recover()
+
+    Worker(app).run_once()  # one scheduler tick of the worker process
+
+    create = stripe_server.calls("POST", "/v1/checkout/sessions")[-1]
+    assert create.params["success_url"].startswith(
+        f"https://booking.example.test/bookings/{booking.reference}/payment-received?token=")
+    assert create.params["cancel_url"].startswith(
+        f"https://booking.example.test/bookings/{booking.reference}/pay?token=")
+    link = db.session.scalars(select(OutboxEvent).where(
+        OutboxEvent.event_type == events.PAYMENT_LINK_READY)).one()
+    assert link.payload["reference"] == booking.reference
+    run = db.session.scalars(select(JobRun).where(JobRun.job == "payments-retry")).one()
+    assert run.status == "done" and json.loads(run.result)["payment_links_sent"] == 1
+
+
+def test_the_payments_retry_job_retries_a_queued_refund_once_per_slot(app, client,
+                                                                      stripe_server):
+    booking = held()
+    payments.start_checkout(booking.reference, LINKS)
+    checkout_id = db.session.scalars(select(Payment.provider_checkout_id)).one()
+    post_event(client, event("checkout.session.completed",
+                             stripe_server.complete_session(checkout_id)))
+    manage.cancel_booking(booking.reference, actor=manage.Actor.customer(), policy=BookingPolicy())
+    payments.runtime().breakers.refunds.force_open_since(datetime.now(timezone.utc))
+    assert payments.refund_cancellation(booking.reference).status == RefundStatus.PENDING
+    payments.runtime().breakers.refunds.force_open_since(
+        datetime.now(timezone.utc) - timedelta(days=1))  # Stripe is back
+    job = scheduler.get_job("payments-retry")
+    later = utcnow() + timedelta(minutes=5)
+
+    outcome = scheduler.run_job(job, app.config, now=later)
+    again = scheduler.run_job(job, app.config, now=later)
+
+    assert (outcome.status, outcome.result["refunds_succeeded"]) == ("done", 1)
+    assert again.status == "skipped"
+    assert len(stripe_server.calls("POST", "/v1/refunds")) == 1
+    assert db.session.scalars(select(Refund)).one().status == RefundStatus.SUCCEEDED

@@ -123,6 +123,16 @@ def test_sessions_keep_london_wall_clock_times_across_the_clock_change(app, now)
     assert any(s.starts_at.astimezone(LONDON).weekday() == 5 for s in sessions)
 
 
+@pytest.mark.parametrize("now", [MID_MARCH, EARLY_OCTOBER], ids=["into-bst", "back-to-gmt"])
+def test_every_session_gives_its_courses_contact_hours(app, now):
+    from app.services.catalogue.timetable import contact_hours_problem
+
+    seed(now)
+    assert [(s.course.slug, contact_hours_problem(s.course, s.starts_at, s.ends_at))
+            for s in all_sessions()
+            if contact_hours_problem(s.course, s.starts_at, s.ends_at)] == []
+
+
 def test_no_trainer_or_venue_is_double_booked(app):
     seed()
     for key in ("trainer_id", "venue_id"):

@@ -30,11 +30,11 @@ def probes():
             calls.append((name, event.payload["n"]))
         return handler
 
-    for name in ("test.probe.ok", "test.probe.flaky"):
-        events.handles("ProbeHappened", name=name)(make(name))
+    names = ("test.probe.ok", "test.probe.flaky")
+    events.registry.register(
+        events.Handler(name, frozenset({"ProbeHappened"}), make(name)) for name in names)
     yield calls, failing
-    for name in ("test.probe.ok", "test.probe.flaky"):
-        events._registry.pop(name)
+    events.registry.unregister(*names)
 
 
 def record(n: int) -> int:

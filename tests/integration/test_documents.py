@@ -105,7 +105,7 @@ def test_certificate_pdf_has_learner_course_dates_regulations_number_and_working
     assert "Health and Safety (First-Aid) Regulations" in text and "1981" in text
     assert f"Certificate number {number}" in text
     verify_url = f"{BASE_URL}/verify/{number}"
-    assert verify_url in text and links.verify_link(number) == verify_url
+    assert verify_url in text and links.current().verify_link(number) == verify_url
     assert qr_in_pdf_encodes(data, verify_url)
     assert not qr_in_pdf_encodes(data, f"{BASE_URL}/verify/RFT-0000-AAAAAA")
 

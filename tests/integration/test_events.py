@@ -7,16 +7,18 @@ from app.models import OutboxDelivery, OutboxEvent
 from app.repositories import unit_of_work
 from app.services.core import events
 from app.services.bookings import holds as svc
+from app.services.bookings import manage
 from factories import SessionFactory, booking_request
 
 
 @pytest.fixture
 def probe_handlers():
-    events.handles("ProbeHappened", name="test.probe.one")(lambda event: None)
-    events.handles("ProbeHappened", "Other", name="test.probe.two")(lambda event: None)
+    probes = events.HandlerSet()
+    probes.on("ProbeHappened", name="test.probe.one")(lambda event: None)
+    probes.on("ProbeHappened", "Other", name="test.probe.two")(lambda event: None)
+    events.registry.register(probes)
     yield
-    events._registry.pop("test.probe.one")
-    events._registry.pop("test.probe.two")
+    events.registry.unregister("test.probe.one", "test.probe.two")
 
 
 def test_an_event_gets_one_delivery_per_subscribed_handler(app, probe_handlers):
@@ -40,7 +42,8 @@ def test_booking_changes_record_their_events(app):
     booking = svc.hold_seats(booking_request(session.id), policy=svc.BookingPolicy())
     svc.confirm_booking(booking.reference)
     svc.confirm_booking(booking.reference)  # a repeat records nothing more
-    svc.cancel_booking(booking.reference, policy=svc.BookingPolicy())
+    manage.cancel_booking(booking.reference, actor=manage.Actor.customer(),
+                          policy=svc.BookingPolicy())
     types = db.session.scalars(select(OutboxEvent.event_type)
                                .where(OutboxEvent.event_type.like("Booking%"))
                                .order_by(OutboxEvent.id)).all()

@@ -30,12 +30,13 @@ def test_an_open_breaker_degrades_but_does_not_unready(client, monkeypatch):
 
 
 def test_metrics_are_prometheus_text_with_breakers_and_outbox(app, client):
-    events.handles("MetricsProbe", name="test.metrics.probe")(lambda event: None)
+    events.registry.register([events.Handler("test.metrics.probe", frozenset({"MetricsProbe"}),
+                                             lambda event: None)])
     try:
         with unit_of_work():
             events.record_event("MetricsProbe", "x")
     finally:
-        events._registry.pop("test.metrics.probe")
+        events.registry.unregister("test.metrics.probe")
     response = client.get("/metrics")
     assert response.mimetype == "text/plain"
     text = response.get_data(as_text=True)

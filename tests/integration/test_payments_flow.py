@@ -13,6 +13,7 @@ from app.models import (
     utcnow,
 )
 from app.services.bookings import holds as booking_service
+from app.services.bookings import manage
 from app.services.core import events
 from app.services import payments
 from app.services.bookings.holds import BookingPolicy
@@ -87,7 +88,7 @@ def deliver(event_type: str, handler: str) -> None:
     """Run one outbox handler on its deliveries, as the dispatcher does."""
     for outbox_event in recorded(event_type):
         if any(d.handler == handler for d in outbox_event.deliveries):
-            events.get_handler(handler).func(outbox_event)
+            events.registry.get(handler).func(outbox_event)
 
 
 # -- the happy path ---------------------------------------------------------------------------------
@@ -114,7 +115,7 @@ def test_full_flow_hold_checkout_webhook_confirm_cancel_refund(app, client, stri
     assert payment.status == PaymentStatus.SUCCEEDED and payment.provider_payment_id.startswith("pi_")
     assert len(recorded(events.BOOKING_CONFIRMED, booking.reference)) == 1
 
-    booking_service.cancel_booking(booking.reference, policy=POLICY)
+    manage.cancel_booking(booking.reference, actor=manage.Actor.customer(), policy=POLICY)
     deliver(events.BOOKING_CANCELLED, "payments.refund_cancellation")
     [refund] = refunds_of(booking)
     assert refund.status == RefundStatus.SUCCEEDED and refund.amount_pence == booking.amount_pence
@@ -219,7 +220,7 @@ def test_late_payment_with_seats_still_free_confirms(app, client, stripe_server)
 def test_payment_for_a_booking_cancelled_meanwhile_is_refunded(app, client, stripe_server):
     booking = hold(future_session())
     payments.start_checkout(booking.reference, LINKS)
-    booking_service.cancel_booking(booking.reference, policy=POLICY)
+    manage.cancel_booking(booking.reference, actor=manage.Actor.customer(), policy=POLICY)
     pay_at_stripe(client, stripe_server, booking)
     assert fresh(booking).status == BookingStatus.CANCELLED
     [refund] = refunds_of(booking)
@@ -268,7 +269,7 @@ def paid_booking(client, stripe_server, *, seats=1) -> Booking:
 def test_a_refund_that_cannot_be_made_is_queued_and_retried_with_the_same_key(
         app, client, stripe_server):
     booking = paid_booking(client, stripe_server)
-    booking_service.cancel_booking(booking.reference, policy=POLICY)
+    manage.cancel_booking(booking.reference, actor=manage.Actor.customer(), policy=POLICY)
     stripe_server.fail_all("unavailable")
     refund = payments.refund_cancellation(booking.reference)
     assert refund.status == RefundStatus.PENDING and refund.attempts == 1
@@ -287,7 +288,7 @@ def test_a_refund_that_cannot_be_made_is_queued_and_retried_with_the_same_key(
 
 def test_a_refund_whose_answer_was_lost_is_not_made_twice(app, client, stripe_server):
     booking = paid_booking(client, stripe_server)
-    booking_service.cancel_booking(booking.reference, policy=POLICY)
+    manage.cancel_booking(booking.reference, actor=manage.Actor.customer(), policy=POLICY)
     stripe_server.delay = 1.5  # Stripe refunds, the answer times out
     assert payments.refund_cancellation(booking.reference).status == RefundStatus.PENDING
     stripe_server.delay = 0
@@ -298,7 +299,7 @@ def test_a_refund_whose_answer_was_lost_is_not_made_twice(app, client, stripe_se
 
 def test_a_refund_refused_for_good_fails_and_alerts_an_admin(app, client, stripe_server):
     booking = paid_booking(client, stripe_server)
-    booking_service.cancel_booking(booking.reference, policy=POLICY)
+    manage.cancel_booking(booking.reference, actor=manage.Actor.customer(), policy=POLICY)
     stripe_server.fail_next(1, kind="invalid")
     refund = payments.refund_cancellation(booking.reference)
     assert refund.status == RefundStatus.FAILED and refund.next_attempt_at is None
@@ -308,7 +309,7 @@ def test_a_refund_refused_for_good_fails_and_alerts_an_admin(app, client, stripe
 
 def test_the_cancellation_handler_delivered_twice_refunds_once(app, client, stripe_server):
     booking = paid_booking(client, stripe_server)
-    booking_service.cancel_booking(booking.reference, policy=POLICY)
+    manage.cancel_booking(booking.reference, actor=manage.Actor.customer(), policy=POLICY)
     deliver(events.BOOKING_CANCELLED, "payments.refund_cancellation")
     deliver(events.BOOKING_CANCELLED, "payments.refund_cancellation")
     assert len(refunds_of(booking)) == 1
@@ -320,7 +321,7 @@ def test_cancelling_inside_the_half_refund_window_refunds_half(app, client, stri
     booking = hold(course_session, seats=2)
     payments.start_checkout(booking.reference, LINKS)
     pay_at_stripe(client, stripe_server, booking)
-    booking_service.cancel_booking(booking.reference, policy=POLICY)
+    manage.cancel_booking(booking.reference, actor=manage.Actor.customer(), policy=POLICY)
     refund = payments.refund_cancellation(booking.reference)
     assert refund.amount_pence == booking.amount_pence // 2
 
@@ -341,13 +342,14 @@ def test_admins_refund_part_then_the_rest_and_never_more_than_was_paid(app, clie
         [3000, booking.amount_pence - 3000]
     assert fresh(booking).status == BookingStatus.CONFIRMED  # money only
     # A later cancellation owes nothing more: the payment is already refunded in full.
-    booking_service.cancel_booking(booking.reference, policy=POLICY)
+    manage.cancel_booking(booking.reference, actor=manage.Actor.customer(), policy=POLICY)
     assert payments.refund_cancellation(booking.reference) is None
 
 
 def test_the_retry_sweep_creates_missing_cancellation_refunds(app, client, stripe_server):
     booking = paid_booking(client, stripe_server)
-    booking_service.cancel_booking(booking.reference, policy=POLICY)  # handler never delivered
+    # The payments handler is never delivered:
+    manage.cancel_booking(booking.reference, actor=manage.Actor.customer(), policy=POLICY)
     assert payments.create_missing_cancellation_refunds() == 1
     assert payments.create_missing_cancellation_refunds() == 0
     assert refunds_of(booking)[0].status == RefundStatus.SUCCEEDED
@@ -356,7 +358,7 @@ def test_the_retry_sweep_creates_missing_cancellation_refunds(app, client, strip
 def test_a_refund_owed_on_an_invoice_paid_booking_goes_to_an_admin(app, stripe_server):
     booking = hold(future_session())
     payments.mark_paid_offline(booking.reference, "invoice", note="PO 4471")
-    booking_service.cancel_booking(booking.reference, policy=POLICY)
+    manage.cancel_booking(booking.reference, actor=manage.Actor.customer(), policy=POLICY)
     refund = payments.refund_cancellation(booking.reference)
     assert refund.status == RefundStatus.FAILED and "bank transfer" in refund.last_error
     assert db.session.scalars(select(Alert).where(Alert.kind == "payments.refund_needs_admin")).one()

@@ -13,6 +13,7 @@ from app.extensions import db
 from app.models import Alert, utcnow
 from app.repositories import unit_of_work
 from app.services.bookings import holds as svc
+from app.services.bookings import manage
 from app.services.realtime import announce
 from app.services.core.errors import InvalidInput
 from app.services.realtime.pg_notify import APPLICATION_NAME
@@ -113,7 +114,7 @@ def test_every_kind_of_seat_change_is_broadcast(live):
     svc.confirm_booking(held.reference)  # a confirmed hold keeps its seats
     svc.change_capacity(session.id, 10)
     expect(7)
-    svc.cancel_booking(held.reference, policy=POLICY)
+    manage.cancel_booking(held.reference, actor=manage.Actor.customer(), policy=POLICY)
     expect(10)
 
 
@@ -153,7 +154,7 @@ def test_low_availability_raises_one_alert_per_session_and_threshold(app):
     svc.hold_seats(booking_request(session.id, 1), policy=POLICY)
     assert keys() == [f"low-availability:{session.id}:3"]
     held = svc.hold_seats(booking_request(session.id, 1), policy=POLICY)
-    svc.cancel_booking(held.reference, policy=POLICY)
+    manage.cancel_booking(held.reference, actor=manage.Actor.customer(), policy=POLICY)
     svc.hold_seats(booking_request(session.id, 2), policy=POLICY)
     assert keys() == [f"low-availability:{session.id}:3"]
     svc.hold_seats(booking_request(session.id, 1), policy=POLICY)

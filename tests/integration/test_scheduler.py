@@ -46,9 +46,9 @@ def test_a_job_runs_once_per_slot_however_often_the_scheduler_ticks(app):
     probe = scheduler.Job("probe", lambda now, config: calls.append(now) or {"n": len(calls)},
                           every_minutes=60)
     at = datetime(2026, 11, 25, 9, 5, tzinfo=timezone.utc)
-    first = scheduler.run_due_jobs(now=at, jobs=(probe,))
-    again = scheduler.run_due_jobs(now=at + timedelta(minutes=30), jobs=(probe,))
-    next_hour = scheduler.run_due_jobs(now=at + timedelta(hours=1), jobs=(probe,))
+    first = scheduler.run_due_jobs(app.config, now=at, jobs=(probe,))
+    again = scheduler.run_due_jobs(app.config, now=at + timedelta(minutes=30), jobs=(probe,))
+    next_hour = scheduler.run_due_jobs(app.config, now=at + timedelta(hours=1), jobs=(probe,))
     assert [o.status for o in first + again + next_hour] == ["done", "skipped", "done"]
     assert len(calls) == 2
     run = db.session.scalars(select(JobRun).order_by(JobRun.id)).first()
@@ -71,7 +71,7 @@ def test_two_workers_ticking_at_once_run_a_slot_once(app):
         with app.app_context():
             gate.wait()
             try:
-                outcomes.append(scheduler.run_job(probe, now=at))
+                outcomes.append(scheduler.run_job(probe, app.config, now=at))
             finally:
                 db.session.remove()
 
@@ -95,9 +95,10 @@ def test_a_failed_run_is_retried_on_a_later_tick_and_a_vanished_one_is_taken_ove
 
     probe = scheduler.Job("probe", flaky, daily_at=time(3, 0))
     at = datetime(2026, 11, 25, 3, 0, tzinfo=timezone.utc)
-    assert scheduler.run_job(probe, now=at).status == "failed"
-    assert scheduler.run_job(probe, now=at + timedelta(minutes=1)).status == "skipped"
-    assert scheduler.run_job(probe, now=utcnow() + scheduler.RETRY_FAILED_AFTER).status == "done"
+    assert scheduler.run_job(probe, app.config, now=at).status == "failed"
+    assert scheduler.run_job(probe, app.config, now=at + timedelta(minutes=1)).status == "skipped"
+    later = utcnow() + scheduler.RETRY_FAILED_AFTER
+    assert scheduler.run_job(probe, app.config, now=later).status == "done"
     assert len(attempts) == 2
 
     # A run whose worker died stays "running" until STALE_AFTER, then another takes it.
@@ -105,8 +106,9 @@ def test_a_failed_run_is_retried_on_a_later_tick_and_a_vanished_one_is_taken_ove
     with unit_of_work():
         db.session.add(JobRun(job="stuck", slot="2026-11-25", status="running",
                               started_at=utcnow()))
-    assert scheduler.run_job(stuck, now=at).status == "skipped"
-    assert scheduler.run_job(stuck, now=utcnow() + scheduler.STALE_AFTER).status == "done"
+    assert scheduler.run_job(stuck, app.config, now=at).status == "skipped"
+    later = utcnow() + scheduler.STALE_AFTER
+    assert scheduler.run_job(stuck, app.config, now=later).status == "done"
 
 
 # -- the jobs ----------------------------------------------------------------------------
@@ -114,7 +116,7 @@ def test_expire_holds_job_expires_stale_holds_and_their_emails_follow(app, outbo
     course_session = SessionFactory()
     past = utcnow() - timedelta(hours=2)
     svc.hold_seats(booking_request(course_session.id, 2), policy=svc.BookingPolicy(), now=past)
-    outcome = scheduler.run_job(scheduler.get_job("expire-holds"))
+    outcome = scheduler.run_job(scheduler.get_job("expire-holds"), app.config)
     assert (outcome.status, outcome.result) == ("done", {"expired": 1})
     assert count(Booking, Booking.status == BookingStatus.EXPIRED) == 1
     deliver_all()
@@ -131,8 +133,8 @@ def test_course_reminders_go_to_courses_starting_within_two_days_once(app, outbo
             now - timedelta(minutes=5)
     reminders = scheduler.get_job("course-reminders")
 
-    first = scheduler.run_job(reminders, now=now)
-    second = scheduler.run_job(reminders, now=now + timedelta(hours=1))  # next slot
+    first = scheduler.run_job(reminders, app.config, now=now)
+    second = scheduler.run_job(reminders, app.config, now=now + timedelta(hours=1))  # next slot
     assert first.result == {"sent": 1, "failed": 0}
     assert second.result == {"sent": 0, "failed": 0}
     assert [m.to for m in outbox] == [[soon.contact_email]]
@@ -155,8 +157,8 @@ def test_certificate_expiry_reminders_go_out_within_the_window_once(app, outbox)
                 attendee.certificate_expires_on = today + timedelta(days=10)
                 attendee.full_name = certificates.REMOVED_NAME
     job = scheduler.get_job("certificate-expiry-reminders")
-    assert scheduler.run_job(job, slot="day-1").result == {"sent": 1, "failed": 0}
-    assert scheduler.run_job(job, slot="day-2").result == {"sent": 0, "failed": 0}
+    assert scheduler.run_job(job, app.config, slot="day-1").result == {"sent": 1, "failed": 0}
+    assert scheduler.run_job(job, app.config, slot="day-2").result == {"sent": 0, "failed": 0}
     reminder = [m for m in outbox if "expires on" in m.subject]
     assert [m.to for m in reminder] == [["learner.a@example.com"]]
 
@@ -173,7 +175,7 @@ def test_refresh_analytics_keeps_yesterdays_counts(app):
     BookingFactory(session=course_session, seats=1, amount_pence=10000, confirmed_at=now)
     BookingFactory(session=course_session, status=BookingStatus.CANCELLED,
                    cancelled_at=yesterday)
-    outcome = scheduler.run_job(scheduler.get_job("refresh-analytics"), now=now)
+    outcome = scheduler.run_job(scheduler.get_job("refresh-analytics"), app.config, now=now)
     assert outcome.result == {"day": "2026-11-24", "bookings_confirmed": 1, "seats_confirmed": 2,
                               "revenue_pence": 20000, "bookings_cancelled": 1,
                               "holds_expired": 0}
@@ -233,6 +235,6 @@ def test_purge_removes_old_personal_data_keeps_certificates_verifiable_and_is_id
 
 
 def test_purge_job_runs_with_configured_periods(app):
-    outcome = scheduler.run_job(scheduler.get_job("purge-personal-data"))
+    outcome = scheduler.run_job(scheduler.get_job("purge-personal-data"), app.config)
     assert outcome.status == "done" and outcome.result["paid_bookings_anonymised"] == 0
     assert count(SentEmail) == 0

@@ -10,7 +10,6 @@ from app.models import (
 )
 from app.services.core import events
 from app.services.staff import roster
-from app.services.staff.certificates import CERTIFICATE_ISSUED
 from app.services.core.errors import InvalidState, NotFound
 from factories import AttendeeFactory, BookingFactory, SessionFactory
 
@@ -234,7 +233,7 @@ def test_completing_issues_certificates_to_those_present_only_and_only_once(
     assert "already completed" in trainer_client.get(again.headers["Location"]).text
     assert {a.id: reload(a).certificate_number for a in present} == numbers
     certificate_events = db.session.scalar(select(func.count()).select_from(OutboxEvent).where(
-        OutboxEvent.event_type == CERTIFICATE_ISSUED))
+        OutboxEvent.event_type == events.CERTIFICATE_ISSUED))
     assert certificate_events == 2
     completions = db.session.scalars(select(AuditLog).where(
         AuditLog.action == "session.complete")).all()
@@ -371,6 +370,6 @@ def test_a_session_completed_from_several_devices_at_once_issues_each_certificat
     db.session.expire_all()
     assert all(db.session.get(Attendee, a.id).certificate_number for a in present)
     assert db.session.scalar(select(func.count()).select_from(OutboxEvent).where(
-        OutboxEvent.event_type == CERTIFICATE_ISSUED)) == 3
+        OutboxEvent.event_type == events.CERTIFICATE_ISSUED)) == 3
     assert db.session.scalar(select(func.count()).select_from(AuditLog).where(
         AuditLog.action == "session.complete")) == 1

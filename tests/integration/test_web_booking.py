@@ -9,10 +9,12 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from app.models import BookingStatus, utcnow
+from app.extensions import db
+from app.models import Attendee, BookingStatus, Refund, RefundStatus, SessionStatus, utcnow
 from app.services.bookings import holds as booking_service
 from app.services import payments
 from app.services.bookings.manage_links import manage_token
+from app.web.formatting import uk_date
 from app.web.forms import form_to_booking_data
 from factories import AttendeeFactory, BookingFactory, SessionFactory
 
@@ -290,7 +292,7 @@ def test_good_input_holds_seats_and_redirects_303_to_the_signed_pay_page(client,
     assert [a.full_name for a in booking.attendees] == ["Learner A", "Learner B"]
 
 
-def test_whole_journey_form_to_pay_to_confirmation_to_manage(client):
+def test_whole_journey_form_to_pay_to_confirmation_to_manage(client, app):
     session = SessionFactory(capacity=5)
     pay_page_url = book(client, session.id, seats=2).headers["Location"]
     reference = reference_of(pay_page_url)
@@ -303,7 +305,7 @@ def test_whole_journey_form_to_pay_to_confirmation_to_manage(client):
     assert "data-expires-at=" in html and "js/countdown.js" in html
     assert "Pay £200" in html and "test payment provider" in html
     assert pay_page.headers["Cache-Control"] == "no-store"
-    assert pay_page.headers["Referrer-Policy"] == "no-referrer"
+    assert pay_page.headers["Referrer-Policy"] == "strict-origin"
 
     # "Pay" goes on to the (fake) provider's checkout page...
     checkout = client.post(pay_page_url, data={"action": "pay"})
@@ -326,7 +328,7 @@ def test_whole_journey_form_to_pay_to_confirmation_to_manage(client):
     assert "Amount paid" in html and "£200" in html
     assert session.venue.name in html
     manage_link = re.search(r'id="manage-link"[^>]*value="([^"]+)"', html).group(1)
-    assert manage_link.startswith("http://localhost/bookings/")
+    assert manage_link.startswith(app.config["PUBLIC_BASE_URL"] + "/bookings/")
 
     manage = client.get(unescape(manage_link))
     html = text(manage)
@@ -537,7 +539,7 @@ def test_cancel_asks_first_showing_the_refund_owed_then_cancels(client, app, day
     assert response.status_code == 303
     page = text(client.get(response.headers["Location"]))
     assert "Your booking has been cancelled." in page
-    assert f"Refund owed to you: <strong>{refund}</strong>" in page
+    assert f"Refund of <strong>{refund}</strong> on its way" in page
     assert "Cancel booking</a>" not in page
 
 
@@ -556,6 +558,87 @@ def test_cancelling_a_cancelled_booking_is_refused_politely(client, app):
     assert response.status_code == 409 and "cannot be cancelled" in text(response)
 
 
+def cancelled_booking(refund_due_pence: int, session=None):
+    """A paid booking, since cancelled, owed `refund_due_pence`."""
+    booking = BookingFactory(session=session or SessionFactory(), status=BookingStatus.CANCELLED,
+                             hold_expires_at=None, confirmed_at=utcnow(), cancelled_at=utcnow(),
+                             refund_due_pence=refund_due_pence)
+    AttendeeFactory(booking=booking, position=0, full_name="Sam O'Neill")
+    return booking
+
+
+def add_refund(booking, pence: int, status: RefundStatus) -> Refund:
+    refund = Refund(booking_id=booking.id, amount_pence=pence, reason="cancellation",
+                    status=status, idempotency_key=f"refund-{booking.reference}-cancellation")
+    db.session.add(refund)
+    db.session.commit()
+    return refund
+
+
+def manage_page(client, app, booking) -> str:
+    return text(client.get(link(app, f"/bookings/{booking.reference}", booking.reference)))
+
+
+def test_manage_page_says_a_refund_is_on_its_way_until_it_is_paid_then_refunded(client, app):
+    booking = cancelled_booking(10000)
+    queued = manage_page(client, app, booking)  # no refund row yet: the job will make it
+    assert "Refund of <strong>£100</strong> on its way" in queued
+
+    refund = add_refund(booking, 10000, RefundStatus.PENDING)
+    assert "Refund of <strong>£100</strong> on its way" in manage_page(client, app, booking)
+
+    refund.status = RefundStatus.SUCCEEDED
+    db.session.commit()
+    paid = manage_page(client, app, booking)
+    assert f"Refunded <strong>£100</strong> on {uk_date(refund.updated_at)}" in paid
+    assert "owed" not in paid and "on its way" not in paid
+
+
+def test_manage_page_after_the_course_says_it_took_place_with_certificate_links(client, app):
+    starts_at = (utcnow() - timedelta(days=3)).replace(hour=9, minute=0, second=0,
+                                                       microsecond=0)
+    session = SessionFactory(starts_at=starts_at, status=SessionStatus.COMPLETED)
+    booking = confirmed_booking(session, seats=2)
+    AttendeeFactory(booking=booking, position=1, full_name="Ada Lovelace", attended=False)
+    issued = db.session.get(Attendee, booking.attendees[0].id)
+    issued.attended = True
+    issued.certificate_number = "RFT-2611-K7M2QX"
+    issued.certificate_issued_on = starts_at.date()
+    issued.certificate_expires_on = starts_at.date().replace(year=starts_at.year + 3)
+    db.session.commit()
+
+    page = manage_page(client, app, booking)
+    assert "look forward" not in page and "This course took place" in page
+    assert 'href="/verify/RFT-2611-K7M2QX"' in page
+    download = re.search(r'href="(/bookings/%s/certificates/RFT-2611-K7M2QX\.pdf\?token=[^"]+)"'
+                         % booking.reference, page)
+    assert download, "no download link for the issued certificate"
+    assert "Ada Lovelace</strong>:" in page and "no certificate was issued" in page
+    assert "Cancel booking</a>" not in page and "Save names" not in page
+
+    pdf = client.get(unescape(download.group(1)))
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    assert pdf.data.startswith(b"%PDF")
+    assert client.get(f"/bookings/{booking.reference}/certificates/RFT-2611-K7M2QX.pdf"
+                      "?token=wrong").status_code == 403
+
+
+def test_a_booking_opens_only_its_own_certificates(client, app):
+    other = confirmed_booking(SessionFactory(status=SessionStatus.COMPLETED))
+    other.attendees[0].certificate_number = "RFT-2611-ABCDEF"
+    db.session.commit()
+    mine = confirmed_booking()
+    response = client.get(link(app, f"/bookings/{mine.reference}/certificates/"
+                                    "RFT-2611-ABCDEF.pdf", mine.reference))
+    assert response.status_code == 404
+
+
+def test_manage_page_of_a_booking_on_a_session_we_cancelled_says_so(client, app):
+    booking = cancelled_booking(10000, session=SessionFactory(status=SessionStatus.CANCELLED))
+    page = manage_page(client, app, booking)
+    assert "We cancelled this course date" in page and "look forward" not in page
+
+
 def test_manage_page_of_a_held_booking_offers_payment(client, app):
     booking = held_booking()
     html = text(client.get(link(app, f"/bookings/{booking.reference}", booking.reference)))
@@ -569,14 +652,18 @@ def test_confirmation_of_an_unpaid_booking_sends_you_to_pay(client, app):
     assert response.status_code == 303 and "/pay?token=" in response.headers["Location"]
 
 
-def test_manage_url_uses_the_public_base_url_for_external_links(app):
-    from app.web.booking import manage_url, pay_url
+class TestPublicAddress:
+    @pytest.fixture
+    def app_config(self):
+        return {"PUBLIC_BASE_URL": "https://book.example.co.uk/"}
 
-    app.config["PUBLIC_BASE_URL"] = "https://book.example.co.uk/"
-    with app.test_request_context("/", headers={"Host": "evil.example"}):
-        url = manage_url("ABCDEFGHJK", external=True)
-        assert url.startswith("https://book.example.co.uk/bookings/ABCDEFGHJK?token=")
-        assert pay_url("ABCDEFGHJK").startswith("/bookings/ABCDEFGHJK/pay?token=")
+    def test_manage_url_uses_the_public_base_url_for_external_links(self, app):
+        from app.web.booking import manage_url, pay_url
+
+        with app.test_request_context("/", headers={"Host": "evil.example"}):
+            url = manage_url("ABCDEFGHJK", external=True)
+            assert url.startswith("https://book.example.co.uk/bookings/ABCDEFGHJK?token=")
+            assert pay_url("ABCDEFGHJK").startswith("/bookings/ABCDEFGHJK/pay?token=")
 
 
 # -- CSRF ---------------------------------------------------------------------------------------
@@ -612,3 +699,21 @@ class TestCsrf:
         token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
         assert client.post(url, data={"csrf_token": token}).status_code == 303
         assert booking_service.get_booking(booking.reference).status == BookingStatus.CANCELLED
+
+
+def test_customer_cannot_rename_or_cancel_after_the_course_was_completed(client, app):
+    starts = utcnow() - timedelta(days=2)
+    booking = confirmed_booking(SessionFactory(
+        starts_at=starts, ends_at=starts + timedelta(hours=7), status=SessionStatus.COMPLETED))
+    rename_url = link(app, f"/bookings/{booking.reference}/attendees", booking.reference)
+    renamed = client.post(rename_url, data={"attendees-0-name": "Someone Else"})
+    assert renamed.status_code == 409
+    assert "This course has been completed" in unescape(text(renamed))
+    asked = client.get(link(app, f"/bookings/{booking.reference}/cancel", booking.reference))
+    assert asked.status_code == 409 and "Are you sure" not in text(asked)
+    assert "can no longer be cancelled" in unescape(text(asked))
+    cancelled = client.post(link(app, f"/bookings/{booking.reference}/cancel", booking.reference))
+    assert cancelled.status_code == 409
+    assert "can no longer be cancelled" in unescape(text(cancelled))
+    kept = booking_service.get_booking(booking.reference)
+    assert kept.status == BookingStatus.CONFIRMED and kept.attendees[0].full_name == "Sam O'Neill"

@@ -48,9 +48,11 @@ def emails_in(maildir: Path) -> list[email.message.Message]:
 
 @pytest.fixture
 def race_handler():
-    events.handles(worker_process.RACE_EVENT, name=worker_process.RACE_HANDLER)(lambda e: None)
+    events.registry.register([events.Handler(worker_process.RACE_HANDLER,
+                                             frozenset({worker_process.RACE_EVENT}),
+                                             lambda e: None)])
     yield
-    events._registry.pop(worker_process.RACE_HANDLER)
+    events.registry.unregister(worker_process.RACE_HANDLER)
 
 
 def test_three_worker_processes_never_deliver_one_event_twice(app, database_url, backend,

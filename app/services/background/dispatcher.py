@@ -42,7 +42,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from app.extensions import db
 from app.models import DeliveryStatus, OutboxDelivery, Severity, utcnow
 from app.repositories import unit_of_work
 from app.repositories.deliveries import OutboxDeliveryRepository
@@ -112,8 +111,7 @@ def claim(worker: str, policy: DispatchPolicy, now: datetime) -> tuple[list[int]
     """Lease up to `batch_size` due deliveries; returns (leased ids, candidates seen)."""
     repo = OutboxDeliveryRepository()
     with unit_of_work():
-        skip_locked = db.engine.dialect.name == "postgresql"
-        candidates = repo.due_ids(now, policy.batch_size, skip_locked=skip_locked)
+        candidates = repo.due_ids(now, policy.batch_size)
         until = now + timedelta(seconds=policy.lease_seconds)
         leased = [i for i in candidates
                   if repo.take_lease(i, worker=worker, now=now, until=until)]
@@ -128,19 +126,19 @@ def deliver(delivery_id: int, worker: str, policy: DispatchPolicy,
     transactions (unit_of_work), like any service function.
     """
     repo = OutboxDeliveryRepository()
-    delivery = repo.session.get(OutboxDelivery, delivery_id, populate_existing=True)
+    delivery = repo.get_fresh(delivery_id)
     if delivery is None:
         return "lost"
     handler_name, attempts, event = delivery.handler, delivery.attempts, delivery.event
     error = None
     try:
-        handler = events.get_handler(handler_name)
+        handler = events.registry.get(handler_name)
         if handler is None:
             raise UnknownHandler(f"no handler named {handler_name!r} is registered")
         handler.func(event)
-        db.session.commit()  # ends the handler's last (read) transaction
+        repo.end_read()  # the handler committed its work; this ends its last read
     except Exception as exc:  # any failure is retried; the worker keeps going
-        db.session.rollback()
+        repo.end_read()
         error = "".join(traceback.format_exception(exc))[-MAX_ERROR_CHARS:]
         log.warning("outbox delivery %s (%s, event %s) failed on attempt %s: %s",
                     delivery_id, handler_name, event.id, attempts, exc)

@@ -2,6 +2,10 @@
 
 * expire-holds, every minute: mark holds past their expiry as expired (the
   HoldExpired emails follow through the outbox).
+* payments-retry, every 2 minutes: what ``flask payments retry`` does: start
+  the checkouts queued while card payments were paused (the customer is
+  emailed the payment link), create missing cancellation refunds and retry
+  the refunds that are due.
 * course-reminders, every hour: remind confirmed bookings whose course starts
   within REMINDER_DAYS_BEFORE (2) days, once per booking and start time.
 * certificate-expiry-reminders, daily at 08:00 UK time: remind holders whose
@@ -21,6 +25,10 @@ itself, so even a repeated run changes nothing twice.
 
 A daily job whose hour has passed today runs at the next tick, so a worker
 that was down at 08:00 catches up when it starts.
+
+Jobs take the application's config from whoever runs them (the worker, the
+``flask jobs run`` command) and build their own settings from it; links come
+from the installed app.services.core.links.
 """
 from __future__ import annotations
 
@@ -31,17 +39,17 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
-from app.extensions import db
 from app.models import JobRun, utcnow
 from app.repositories import unit_of_work
 from app.repositories.analytics import AnalyticsRepository
 from app.repositories.attendees import AttendeeRepository
 from app.repositories.notifications import JobRunRepository
 from app.repositories.recipients import RecipientRepository
+from app.services import payments
 from app.services.bookings import holds as booking
+from app.services.core import links
 from app.services.messaging import notifications
 from app.services.background import retention
 from app.services.core.ukformat import LONDON, london
@@ -74,6 +82,23 @@ class Job:
 # -- the jobs ----------------------------------------------------------------------------
 def expire_holds_job(now: datetime, config: Mapping) -> dict:
     return {"expired": booking.expire_holds(now=now)}
+
+
+def payments_retry_job(now: datetime, config: Mapping) -> dict:
+    """Everything that waits for the card provider, as ``flask payments retry``."""
+    site = links.current()
+    report = payments.run_retries(
+        lambda reference: payments.CheckoutLinks(
+            success_url=site.payment_received_link(reference),
+            cancel_url=site.pay_link(reference)),
+        now=now)
+    attempts = report.refund_attempts
+    return {"payment_links_sent": report.checkouts.links_sent,
+            "checkouts_still_paused": report.checkouts.still_paused,
+            "queued_checkouts_closed": report.checkouts.expired,
+            "cancellation_refunds_created": report.cancellation_refunds_created,
+            "refunds_attempted": len(attempts),
+            "refunds_succeeded": sum(1 for a in attempts if a.outcome == "succeeded")}
 
 
 def course_reminders_job(now: datetime, config: Mapping) -> dict:
@@ -119,6 +144,7 @@ def purge_personal_data_job(now: datetime, config: Mapping) -> dict:
 
 JOBS: tuple[Job, ...] = (
     Job("expire-holds", expire_holds_job, every_minutes=1),
+    Job("payments-retry", payments_retry_job, every_minutes=2),
     Job("course-reminders", course_reminders_job, every_minutes=60),
     Job("certificate-expiry-reminders", certificate_expiry_reminders_job, daily_at=time(8, 0)),
     Job("refresh-analytics", refresh_analytics_job, daily_at=time(2, 0)),
@@ -165,9 +191,10 @@ def _finish(job: Job, slot: str, status: str, result: Any) -> None:
         run.result = json.dumps(result, default=str)[:10000]
 
 
-def run_job(job: Job, *, now: datetime | None = None, slot: str | None = None,
-            config: Mapping | None = None) -> JobOutcome:
-    """Run one job for its slot unless some worker has (or is running) it."""
+def run_job(job: Job, config: Mapping, *, now: datetime | None = None,
+            slot: str | None = None) -> JobOutcome:
+    """Run one job for its slot unless some worker has (or is running) it; `config`
+    is the application's (the job reads its settings there)."""
     now = now or utcnow()
     slot = slot or job.slot(now)
     if slot is None:
@@ -175,9 +202,9 @@ def run_job(job: Job, *, now: datetime | None = None, slot: str | None = None,
     if not _claim(job, slot, now):
         return JobOutcome(job.name, slot, "skipped")
     try:
-        result = job.run(now, config or current_app.config)
+        result = job.run(now, config)
     except Exception as exc:  # recorded on the run and retried on a later tick
-        db.session.rollback()
+        JobRunRepository().end_read()
         log.exception("scheduled job %s (%s) failed", job.name, slot)
         _finish(job, slot, "failed", {"error": f"{type(exc).__name__}: {exc}"})
         return JobOutcome(job.name, slot, "failed", str(exc))
@@ -185,10 +212,11 @@ def run_job(job: Job, *, now: datetime | None = None, slot: str | None = None,
     return JobOutcome(job.name, slot, "done", result)
 
 
-def run_due_jobs(*, now: datetime | None = None, jobs: tuple[Job, ...] = JOBS) -> list[JobOutcome]:
+def run_due_jobs(config: Mapping, *, now: datetime | None = None,
+                 jobs: tuple[Job, ...] = JOBS) -> list[JobOutcome]:
     """One scheduler tick: run every job whose current slot has not run yet."""
     now = now or utcnow()
-    return [run_job(job, now=now) for job in jobs]
+    return [run_job(job, config, now=now) for job in jobs]
 
 
 def recent_runs(limit: int = 50) -> list[JobRun]:

@@ -1,4 +1,5 @@
-"""Seat holds, confirmation, cancellation, expiry and capacity changes.
+"""Seat holds, confirmation, expiry and capacity changes. (Cancelling, renaming
+and moving a booking, for every audience, is app.services.bookings.manage.)
 
 How overbooking is made impossible
 ----------------------------------
@@ -38,7 +39,7 @@ from app.services.core.errors import (
     InvalidInput, InvalidState, InvalidToken, NotFound, SeatsUnavailable, SessionNotBookable,
 )
 from app.services.bookings.manage_links import check_manage_token
-from app.validation import BookingRequest, FieldError, validate_person_name
+from app.validation import BookingRequest
 
 # No 0/O, 1/I/L: references are read out over the phone.
 REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -91,6 +92,11 @@ def seats_available(course_session: CourseSession, now: datetime | None = None) 
 
 
 def get_booking(reference: str) -> Booking:
+    """The booking with this reference (spaces and letter case forgiven); NotFound
+    for anything else, including text that cannot be a reference."""
+    reference = (reference or "").strip().upper()
+    if not reference.isalnum() or len(reference) > 16:
+        raise NotFound("We could not find that booking.")
     booking = BookingRepository().get_by_reference(reference)
     if booking is None:
         raise NotFound("We could not find that booking.")
@@ -147,12 +153,13 @@ def hold_seats(request: BookingRequest, *, policy: BookingPolicy,
             ],
         )
         BookingRepository().add(booking)
-        events.record_event(events.BOOKING_HELD, booking.reference, _payload(booking))
+        events.record_event(events.BOOKING_HELD, booking.reference, event_payload(booking))
         announce.announce_seats_changed(course_session.id)
     return booking
 
 
-def _payload(booking: Booking, **extra) -> dict:
+def event_payload(booking: Booking, **extra) -> dict:
+    """What every booking event carries, plus `extra`."""
     return {"reference": booking.reference, "session_id": booking.session_id,
             "seats": booking.seats, "amount_pence": booking.amount_pence, **extra}
 
@@ -168,13 +175,12 @@ def _check_bookable(course_session: CourseSession, now: datetime) -> None:
         raise SessionNotBookable()
 
 
-def _lock_booking(reference: str) -> Booking:
-    """Take the seat lock of the booking's session, then read the booking fresh."""
-    bookings = BookingRepository()
+def lock_booking(reference: str) -> Booking:
+    """Take the seat lock of the booking's session, then read the booking fresh
+    (call inside unit_of_work)."""
     booking = get_booking(reference)
     SessionRepository().lock_and_get(booking.session_id)
-    bookings.session.refresh(booking)
-    return booking
+    return BookingRepository().refresh(booking)
 
 
 def confirm_booking(reference: str, *, now: datetime | None = None,
@@ -186,12 +192,12 @@ def confirm_booking(reference: str, *, now: datetime | None = None,
     """
     now = now or utcnow()
     with unit_of_work():
-        booking = _lock_booking(reference)
+        booking = lock_booking(reference)
         if booking.status == BookingStatus.CONFIRMED:
             return booking
         if booking.status not in (BookingStatus.HELD, BookingStatus.EXPIRED):
             raise InvalidState(f"A {booking.status.value} booking cannot be confirmed.")
-        hold_is_live = booking.status == BookingStatus.HELD and booking.hold_expires_at > now
+        hold_is_live = booking.hold_is_live(now)
         if not hold_is_live:
             taken = BookingRepository().seats_taken(booking.session_id, now, excluding=booking.id)
             available = booking.session.capacity - taken
@@ -203,30 +209,7 @@ def confirm_booking(reference: str, *, now: datetime | None = None,
         if payment_note:
             booking.payment_note = payment_note
         events.record_event(events.BOOKING_CONFIRMED, booking.reference,
-                            _payload(booking, late=not hold_is_live))
-        announce.announce_seats_changed(booking.session_id)
-    return booking
-
-
-def cancel_booking(reference: str, *, policy: BookingPolicy,
-                   now: datetime | None = None) -> Booking:
-    """Cancel a held or confirmed booking and record the refund the policy owes."""
-    now = now or utcnow()
-    with unit_of_work():
-        booking = _lock_booking(reference)
-        if booking.status == BookingStatus.CANCELLED:
-            return booking
-        if booking.status not in (BookingStatus.HELD, BookingStatus.CONFIRMED):
-            raise InvalidState(f"A {booking.status.value} booking cannot be cancelled.")
-        if booking.status == BookingStatus.CONFIRMED:
-            booking.refund_due_pence = policy.refund_due_pence(
-                booking.amount_pence, booking.session.starts_at, now)
-        was_confirmed = booking.status == BookingStatus.CONFIRMED
-        booking.status = BookingStatus.CANCELLED
-        booking.cancelled_at = now
-        booking.hold_expires_at = None
-        events.record_event(events.BOOKING_CANCELLED, booking.reference, _payload(
-            booking, was_confirmed=was_confirmed, refund_due_pence=booking.refund_due_pence))
+                            event_payload(booking, late=not hold_is_live))
         announce.announce_seats_changed(booking.session_id)
     return booking
 
@@ -247,7 +230,8 @@ def expire_holds(*, now: datetime | None = None, batch_size: int = 500) -> int:
                 # Conditional per row: a concurrent run or a late confirmation wins cleanly.
                 if bookings.mark_expired([booking.id], now):
                     expired += 1
-                    events.record_event(events.HOLD_EXPIRED, booking.reference, _payload(booking))
+                    events.record_event(events.HOLD_EXPIRED, booking.reference,
+                                        event_payload(booking))
                     announce.announce_seats_changed(booking.session_id)
         if len(stale) < batch_size:
             return expired
@@ -268,32 +252,3 @@ def change_capacity(session_id: int, capacity: int, *, now: datetime | None = No
         course_session.capacity = capacity
         announce.announce_seats_changed(session_id)
     return course_session
-
-
-def rename_attendees(reference: str, names: Mapping[int, str], *, policy: BookingPolicy,
-                     now: datetime | None = None) -> Booking:
-    """Correct attendee names (as they will appear on certificates) before the cut-off.
-
-    `names` maps an attendee's position in the booking to the new name.
-    """
-    now = now or utcnow()
-    booking = get_booking(reference)
-    if booking.status not in (BookingStatus.HELD, BookingStatus.CONFIRMED):
-        raise InvalidState("Names can only be changed on a live booking.")
-    if not policy.can_change_names(booking.session.starts_at, now):
-        raise InvalidState(
-            f"Names can be changed up to {policy.name_change_cutoff_hours} hours before the course. "
-            "Please call us.")
-    cleaned, errors = {}, {}
-    for position, name in names.items():
-        try:
-            cleaned[position] = validate_person_name(name)
-        except FieldError as exc:
-            errors[f"attendees.{position}.name"] = exc.message
-    if errors:
-        raise InvalidInput(fields=errors)
-    with unit_of_work():
-        for attendee in booking.attendees:
-            if attendee.position in cleaned:
-                attendee.full_name = cleaned[attendee.position]
-    return booking

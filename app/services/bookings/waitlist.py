@@ -24,7 +24,6 @@ from app.services.core import links
 from app.services.core.inputs import DEFAULT_PER_PAGE, checked, parse
 from app.services.core.audit import record_audit, snapshot
 from app.services.core.errors import InvalidState, NotFound
-from app.services.messaging.notifications import WAITLIST_OFFER_MADE
 from app.validation import validate_email, validate_person_name, validate_uk_phone
 from app.validation.admin import validate_whole_number
 
@@ -127,10 +126,10 @@ def _make_offer(actor_id: int, entry: WaitlistEntry, hours: int, now: datetime) 
     entry.offered_at = now
     entry.offer_expires_at = now + timedelta(hours=hours)
     WaitlistRepository().session.flush()
-    events.record_event(WAITLIST_OFFER_MADE, entry.id, {
+    events.record_event(events.WAITLIST_OFFER_MADE, entry.id, {
         "entry_id": entry.id, "email": entry.email, "name": entry.name,
         "session_id": entry.session_id, "seats": entry.seats,
-        "offer_url": links.session_link(entry.session_id),
+        "offer_url": links.current().session_link(entry.session_id),
         "expires_at": entry.offer_expires_at.isoformat(),
     })
     record_audit(actor_id, "waitlist.offer", "waitlist", entry.id,

@@ -134,7 +134,7 @@ def update_course(actor_id: int, course_id: int, data: Mapping) -> Course:
             before = snapshot(course, AUDITED_FIELDS)
             for name, value in values.items():
                 setattr(course, name, value)
-            repo.session.flush()
+            repo.flush()
             record_audit(actor_id, "course.update", "course", course.id,
                          before=before, after=snapshot(course, AUDITED_FIELDS))
     except IntegrityError:

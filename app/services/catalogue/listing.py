@@ -6,7 +6,6 @@ templates and the API never trigger lazy loading. Dates given by people
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, timezone
@@ -18,18 +17,11 @@ from app.repositories import (
     VenueRepository,
 )
 from app.services.core.errors import InvalidInput, NotFound
+from app.validation.filters import SessionSearch, is_plain, session_search_from_query
 
 LONDON = ZoneInfo("Europe/London")
-DEFAULT_PER_PAGE = 20
-MAX_PAGE = 10_000
 MAX_DB_ID = 2**31 - 1
 CALENDAR_MONTHS = 12
-SEARCH_PARAMS = ("course", "town", "month", "from", "to", "page", "per_page")
-
-_MONTH = re.compile(r"[0-9]{4}-[0-9]{2}")
-_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_WHOLE_NUMBER = re.compile(r"[0-9]{1,9}")
-_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 
 
 # -- views ----------------------------------------------------------------------
@@ -78,36 +70,6 @@ class SessionView:
 
 
 @dataclass(frozen=True)
-class SessionSearch:
-    """Validated search criteria; dates are London calendar dates."""
-
-    course_slug: str | None = None
-    town: str | None = None
-    month: date | None = None  # first day of the month
-    date_from: date | None = None
-    date_to: date | None = None  # inclusive
-    page: int = 1
-    per_page: int = DEFAULT_PER_PAGE
-    include_past: bool = False
-
-    def query_params(self, **overrides) -> dict[str, str]:
-        """The search as URL query parameters (for shareable links), defaults left out."""
-        params = {
-            "course": self.course_slug,
-            "town": self.town,
-            "month": f"{self.month:%Y-%m}" if self.month else None,
-            "from": self.date_from.isoformat() if self.date_from else None,
-            "to": self.date_to.isoformat() if self.date_to else None,
-            "page": str(self.page) if self.page != 1 else None,
-            "per_page": str(self.per_page) if self.per_page != DEFAULT_PER_PAGE else None,
-        }
-        params.update({k: (None if v is None else str(v)) for k, v in overrides.items()})
-        if params.get("page") == "1":
-            del params["page"]
-        return {k: v for k, v in params.items() if v}
-
-
-@dataclass(frozen=True)
 class CourseDetail:
     course: CourseView
     sessions: list[SessionView]
@@ -141,7 +103,7 @@ def list_courses() -> list[CourseView]:
 
 def get_course(slug: str) -> CourseView:
     """An active course by slug; NotFound otherwise."""
-    course = CourseRepository().get_by_slug(slug) if _is_plain(slug, 80) else None
+    course = CourseRepository().get_by_slug(slug) if is_plain(slug, 80) else None
     if course is None or not course.is_active:
         raise NotFound("We could not find that course.")
     return _course_view(course)
@@ -202,7 +164,7 @@ def parse_session_search(params: Mapping[str, str]) -> SessionSearch:
     Raises InvalidInput whose `fields` name every bad parameter. An unknown
     course slug is not an error: it is a filter that matches nothing.
     """
-    search, problems = _parse(params)
+    search, problems = session_search_from_query(params, max_per_page=MAX_PER_PAGE)
     if problems:
         raise InvalidInput("Some of the search parameters are not valid.", fields=problems)
     return search
@@ -211,7 +173,7 @@ def parse_session_search(params: Mapping[str, str]) -> SessionSearch:
 def session_calendar(params: Mapping[str, str], *, now: datetime | None = None) -> SessionCalendar:
     """The calendar page: bad parameters are dropped with a message, never refused."""
     now = now or utcnow()
-    search, problems = _parse(params)
+    search, problems = session_search_from_query(params, max_per_page=MAX_PER_PAGE)
     courses = list_courses()
     notice = None
     if search.course_slug and search.course_slug not in {c.slug for c in courses}:
@@ -220,86 +182,6 @@ def session_calendar(params: Mapping[str, str], *, now: datetime | None = None) 
     return SessionCalendar(search=search, results=results, courses=courses, towns=list_towns(),
                            months=_calendar_months(now, search.month), problems=problems,
                            notice=notice)
-
-
-def _parse(params: Mapping[str, str]) -> tuple[SessionSearch, dict[str, str]]:
-    problems: dict[str, str] = {}
-    values: dict = {}
-
-    def get(name: str) -> str:
-        return (params.get(name) or "").strip()
-
-    if course := get("course"):
-        if _is_plain(course, 80):
-            values["course_slug"] = course
-        else:
-            problems["course"] = "Choose a course from the list."
-    if town := get("town"):
-        if _is_plain(town, 80):
-            values["town"] = town
-        else:
-            problems["town"] = "Choose a town from the list."
-    if month := get("month"):
-        parsed = _parse_month(month)
-        if parsed is None:
-            problems["month"] = "Give the month as year and month, like 2027-03."
-        else:
-            values["month"] = parsed
-    for name, key in (("from", "date_from"), ("to", "date_to")):
-        if raw := get(name):
-            parsed = _parse_day(raw)
-            if parsed is None:
-                problems[name] = f"Give '{name}' as a real date, like 2027-03-31."
-            else:
-                values[key] = parsed
-    date_from, date_to = values.get("date_from"), values.get("date_to")
-    if date_from and date_to and date_from > date_to:
-        problems["to"] = "'to' must be the same day as 'from' or later."
-        del values["date_to"]
-    if raw := get("page"):
-        number = _parse_whole_number(raw, 1, MAX_PAGE)
-        if number is None:
-            problems["page"] = f"Page must be a whole number from 1 to {MAX_PAGE:,}."
-        else:
-            values["page"] = number
-    if raw := get("per_page"):
-        number = _parse_whole_number(raw, 1, MAX_PER_PAGE)
-        if number is None:
-            problems["per_page"] = f"per_page must be a whole number from 1 to {MAX_PER_PAGE}."
-        else:
-            values["per_page"] = number
-    return SessionSearch(**values), problems
-
-
-def _parse_month(raw: str) -> date | None:
-    if not _MONTH.fullmatch(raw):
-        return None
-    try:
-        first = date(int(raw[:4]), int(raw[5:]), 1)
-    except ValueError:
-        return None
-    return first if 2000 <= first.year <= 2999 else None
-
-
-def _parse_day(raw: str) -> date | None:
-    if not _DAY.fullmatch(raw):
-        return None
-    try:
-        day = date.fromisoformat(raw)
-    except ValueError:
-        return None
-    return day if 2000 <= day.year <= 2999 else None
-
-
-def _parse_whole_number(raw: str, lowest: int, highest: int) -> int | None:
-    if not _WHOLE_NUMBER.fullmatch(raw):
-        return None
-    number = int(raw)
-    return number if lowest <= number <= highest else None
-
-
-def _is_plain(value: str, max_length: int) -> bool:
-    return 0 < len(value) <= max_length and not _CONTROL_CHARS.search(value)
 
 
 # -- helpers ------------------------------------------------------------------------

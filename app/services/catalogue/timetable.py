@@ -15,7 +15,12 @@ admins cannot both give a trainer overlapping sessions.
 Times are typed in Europe/London and stored in UTC. A multi-day course
 (``Course.duration_days`` > 1) runs on consecutive calendar days: the session
 starts on the chosen day at the start time and ends on the last day at the
-end time.
+end time, and each day runs from the start time to the end time.
+
+A session gives at least its course's contact hours (``Course.duration_hours``),
+so a certificate, which states them, never overstates what was taught: a
+one-day course from start to end, a multi-day course spread evenly, each day
+at least ``duration_hours / duration_days`` (see ``contact_hours_problem``).
 
 Customers hear about changes through the outbox: SessionChanged when a
 session moves (the notifications handler emails every confirmed booking),
@@ -33,9 +38,8 @@ from datetime import date, datetime, time, timedelta
 from functools import partial
 from itertools import pairwise
 
-from app.extensions import db
 from app.models import (
-    BookingStatus, CourseSession, Role, SessionStatus, User, WaitlistStatus, utcnow,
+    Booking, BookingStatus, CourseSession, Role, SessionStatus, User, WaitlistStatus, utcnow,
 )
 from app.repositories import BookingRepository, Page, SessionRepository, unit_of_work
 from app.repositories.admin import (
@@ -45,15 +49,16 @@ from app.repositories.admin import (
 from app.services.bookings import holds as booking_service
 from app.services.core import events
 from app.services.realtime import announce
-from app.services.core.inputs import (
-    DEFAULT_PER_PAGE, checked, london_day_bounds, page_number, parse, parse_date_range,
-)
+from app.services.core.inputs import DEFAULT_PER_PAGE, checked, parse
 from app.services.catalogue.courses import get_course
 from app.services.catalogue.venues import get_venue
 from app.services.core.audit import record_audit, search_audit, snapshot
 from app.services.core.errors import InvalidInput, InvalidState, NotFound
 from app.services.core.ukformat import uk_date, uk_time
 from app.validation import FieldError
+from app.validation.filters import (
+    TimetableFilters, london_day_bounds, timetable_filters_from_query,
+)
 from app.validation.admin import (
     LONDON, london_to_utc, validate_choice, validate_clock_time, validate_date, validate_notes,
     validate_pounds, validate_record_id, validate_whole_number,
@@ -65,7 +70,6 @@ REPEATS = {"none": "Does not repeat", "daily": "Every day", "weekdays": "Every w
            "weekly": "Every week"}
 MAX_OCCURRENCES = 52
 MAX_CAPACITY = 100
-LIVE = (BookingStatus.HELD, BookingStatus.CONFIRMED)
 STATUS_FILTERS = {"": "Any status", **{s.value: s.value.capitalize() for s in SessionStatus}}
 
 RULES = {
@@ -83,6 +87,7 @@ RULES = {
                            maximum=MAX_OCCURRENCES),
 }
 MOVE_FIELDS = {"venue_id", "date", "start_time", "end_time"}
+CANCELLED_FIELDS = ("status", "refund_due_pence", "cancelled_at")
 CAPACITY_RULE = partial(validate_whole_number, field_label="capacity", minimum=1,
                         maximum=MAX_CAPACITY)
 REASON_RULE = partial(validate_notes, field_label="reason", max_length=500)
@@ -103,57 +108,10 @@ class SessionRow:
 
 
 @dataclass(frozen=True)
-class SessionFilters:
-    course_id: int | None = None
-    venue_id: int | None = None
-    trainer_id: int | None = None
-    status: str = ""
-    date_from: date | None = None
-    date_to: date | None = None
-    page: int = 1
-
-    def query_params(self, **overrides) -> dict[str, str]:
-        params = {
-            "course": self.course_id, "venue": self.venue_id, "trainer": self.trainer_id,
-            "status": self.status or None,
-            "from": self.date_from.isoformat() if self.date_from else None,
-            "to": self.date_to.isoformat() if self.date_to else None,
-            "page": self.page if self.page != 1 else None,
-        }
-        params.update(overrides)
-        if str(params.get("page")) == "1":
-            del params["page"]
-        return {k: str(v) for k, v in params.items() if v not in (None, "")}
-
-
-@dataclass(frozen=True)
 class SessionTable:
-    filters: SessionFilters
+    filters: TimetableFilters
     rows: Page[SessionRow]
     problems: dict[str, str] = field(default_factory=dict)
-
-
-def _optional_id(value: object) -> int | None:
-    try:
-        return validate_record_id(value, field_label="item", required=False)
-    except FieldError:
-        return None
-
-
-def parse_filters(params: Mapping, *, now: datetime | None = None) -> tuple[SessionFilters, dict]:
-    """Filters from a query string; a bad value is dropped with a message."""
-    first, last, problems = parse_date_range(params)
-    status = params.get("status") or ""
-    if status not in STATUS_FILTERS:
-        problems["status"] = "Choose a status from the list."
-        status = ""
-    if first is None and last is None and "from" not in params:
-        first = (now or utcnow()).astimezone(LONDON).date()  # default: today onwards
-    return SessionFilters(course_id=_optional_id(params.get("course")),
-                          venue_id=_optional_id(params.get("venue")),
-                          trainer_id=_optional_id(params.get("trainer")), status=status,
-                          date_from=first, date_to=last,
-                          page=page_number(params.get("page"))), problems
 
 
 def rows_for(sessions: list[CourseSession], now: datetime) -> list[SessionRow]:
@@ -166,7 +124,8 @@ def rows_for(sessions: list[CourseSession], now: datetime) -> list[SessionRow]:
 def list_sessions(params: Mapping, *, now: datetime | None = None,
                   per_page: int = DEFAULT_PER_PAGE) -> SessionTable:
     now = now or utcnow()
-    filters, problems = parse_filters(params, now=now)
+    filters, problems = timetable_filters_from_query(  # from today unless asked otherwise
+        params, statuses=STATUS_FILTERS, today=now.astimezone(LONDON).date())
     starts_from, starts_before = london_day_bounds(filters.date_from, filters.date_to)
     repo = AdminSessionRepository()
     stmt = repo.search(AdminSessionCriteria(
@@ -244,6 +203,77 @@ def session_times(day: date, start: time, end: time, duration_days: int) -> tupl
     return starts_at, ends_at
 
 
+@dataclass(frozen=True)
+class ContactTime:
+    """What a session gives: London calendar days spanned, and the minutes of
+    each day (from the start time to the end time, London wall clock)."""
+
+    days: int
+    minutes_per_day: int
+
+    @property
+    def total_minutes(self) -> int:
+        return self.days * self.minutes_per_day
+
+
+def contact_time(starts_at: datetime, ends_at: datetime) -> ContactTime:
+    starts, ends = starts_at.astimezone(LONDON), ends_at.astimezone(LONDON)
+    per_day = (ends.hour * 60 + ends.minute) - (starts.hour * 60 + starts.minute)
+    return ContactTime(days=(ends.date() - starts.date()).days + 1, minutes_per_day=per_day)
+
+
+def _hours_text(minutes: int) -> str:
+    hours, rest = divmod(max(0, minutes), 60)
+    parts = ([f"{hours} hour{'' if hours == 1 else 's'}"] if hours or not rest else []) \
+        + ([f"{rest} minute{'' if rest == 1 else 's'}"] if rest else [])
+    return " ".join(parts)
+
+
+def _nth(number: int) -> str:
+    return {1: "first", 2: "second", 3: "third", 4: "fourth", 5: "fifth"}.get(
+        number, f"{number}th")
+
+
+def required_hours_text(course) -> str:
+    """'6 hours' or '18 hours over 3 days (6 hours a day)', for forms and messages."""
+    days = max(1, course.duration_days)
+    if days == 1:
+        return _hours_text(course.duration_hours * 60)
+    return (f"{_hours_text(course.duration_hours * 60)} over {days} days "
+            f"({_hours_text(-(-course.duration_hours * 60 // days))} a day)")
+
+
+def contact_hours_problem(course, starts_at: datetime, ends_at: datetime) -> str | None:
+    """Why a session from `starts_at` to `ends_at` cannot teach `course`, or None.
+
+    It must span the course's days (London calendar days, ending on the last)
+    and each day must last at least duration_hours / duration_days."""
+    days = max(1, course.duration_days)
+    given = contact_time(starts_at, ends_at)
+    if given.days != days:
+        if days == 1:
+            return f"{course.title} is a one-day course: it must start and end on the same day."
+        return (f"{course.title} runs over {days} consecutive days: the session must end "
+                f"on its {_nth(days)} day.")
+    if given.minutes_per_day <= 0:
+        return "The end time must be after the start time: each day runs from one to the other."
+    needed_per_day = -(-course.duration_hours * 60 // days)  # whole minutes, rounded up
+    if given.minutes_per_day >= needed_per_day:
+        return None
+    gives = _hours_text(given.total_minutes)
+    if days > 1:
+        gives += f" ({_hours_text(given.minutes_per_day)} a day)"
+    return f"{course.title} needs {required_hours_text(course)}; this session gives {gives}."
+
+
+def check_contact_hours(course, slots: list[tuple[datetime, datetime]]) -> None:
+    """InvalidInput at the end time if any slot is shorter than the course."""
+    for starts_at, ends_at in slots:
+        message = contact_hours_problem(course, starts_at, ends_at)
+        if message:
+            raise InvalidInput(message, fields={"end_time": message})
+
+
 def occurrence_days(first: date, repeat: str, count: int) -> list[date]:
     if repeat == "none":
         return [first]
@@ -307,6 +337,7 @@ def create_sessions(actor_id: int, data: Mapping, *, now: datetime | None = None
     days = occurrence_days(values["date"], values["repeat"], count)
     slots = [session_times(day, values["start_time"], values["end_time"], course.duration_days)
              for day in days]
+    check_contact_hours(course, slots)
     if slots[0][0] <= now:
         message = "The first session must start in the future."
         raise InvalidInput(message, fields={"date": message})
@@ -384,8 +415,9 @@ def assign_trainer(actor_id: int, session_id: int, trainer_id: object, *,
             _check_trainer_free(trainer, [(course_session.starts_at, course_session.ends_at)],
                                 now, excluding={course_session.id})
         course_session.trainer_id = new_id
-        db.session.flush()
-        db.session.expire(course_session, ["trainer"])
+        sessions = SessionRepository()
+        sessions.flush()
+        sessions.expire(course_session, "trainer")
         record_audit(actor_id, "session.assign_trainer", "session", session_id,
                      before=before, after=snapshot(course_session, AUDITED_FIELDS))
     return course_session
@@ -426,6 +458,7 @@ def move_session(actor_id: int, session_id: int, data: Mapping, *,
         if (starts_at, ends_at, venue.id) == (course_session.starts_at, course_session.ends_at,
                                               course_session.venue_id):
             return course_session
+        check_contact_hours(course_session.course, [(starts_at, ends_at)])
         before = snapshot(course_session, AUDITED_FIELDS)
         old_summary = _where_and_when(course_session)
         if course_session.trainer is not None:
@@ -433,8 +466,9 @@ def move_session(actor_id: int, session_id: int, data: Mapping, *,
                                 excluding={course_session.id})
         course_session.starts_at, course_session.ends_at = starts_at, ends_at
         course_session.venue_id = venue.id
-        db.session.flush()
-        db.session.expire(course_session, ["venue"])
+        sessions = SessionRepository()
+        sessions.flush()
+        sessions.expire(course_session, "venue")
         new_summary = _where_and_when(course_session)
         events.record_event(events.SESSION_CHANGED, course_session.id, {
             "session_id": course_session.id,
@@ -490,29 +524,31 @@ def cancel_session(actor_id: int, session_id: int, *, reason: object = None,
             raise InvalidState("A completed session cannot be cancelled.")
         was_cancelled = course_session.status == SessionStatus.CANCELLED
         before = snapshot(course_session, AUDITED_FIELDS)
-        for booking in AdminBookingRepository().on_session(session_id, statuses=LIVE):
-            was_confirmed = booking.status == BookingStatus.CONFIRMED
-            booking_before = snapshot(booking, ("status", "refund_due_pence", "cancelled_at"))
-            booking.refund_due_pence = booking.amount_pence if was_confirmed else 0
-            booking.status = BookingStatus.CANCELLED
-            booking.cancelled_at = now
-            booking.hold_expires_at = None
+        booking_repo, waitlist_repo = AdminBookingRepository(), WaitlistRepository()
+        bookings = booking_repo.on_session(session_id, statuses=Booking.LIVE_STATUSES)
+        confirmed = {b.id for b in bookings if b.status == BookingStatus.CONFIRMED}
+        befores = [snapshot(b, CANCELLED_FIELDS) for b in bookings]
+        booking_repo.update_many([
+            {"id": b.id, "status": BookingStatus.CANCELLED, "cancelled_at": now,
+             "hold_expires_at": None,
+             "refund_due_pence": b.amount_pence if b.id in confirmed else 0}
+            for b in bookings])
+        for booking, booking_before in zip(bookings, befores):
             refunds_due += booking.refund_due_pence
             events.record_event(events.BOOKING_CANCELLED, booking.reference, {
                 "reference": booking.reference, "session_id": session_id,
                 "seats": booking.seats, "amount_pence": booking.amount_pence,
-                "was_confirmed": was_confirmed, "refund_due_pence": booking.refund_due_pence,
-                "reason": "session_cancelled",
+                "was_confirmed": booking.id in confirmed,
+                "refund_due_pence": booking.refund_due_pence, "reason": "session_cancelled",
             })
             record_audit(actor_id, "booking.cancel", "booking", booking.reference,
-                         before=booking_before,
-                         after=snapshot(booking, ("status", "refund_due_pence", "cancelled_at")))
+                         before=booking_before, after=snapshot(booking, CANCELLED_FIELDS))
             cancelled.append(booking.reference)
-        for entry in WaitlistRepository().for_session(session_id):
-            entry.status = WaitlistStatus.CANCELLED
+        waitlist_repo.update_many([{"id": e.id, "status": WaitlistStatus.CANCELLED}
+                                   for e in waitlist_repo.for_session(session_id)])
         if not was_cancelled or cancelled:
             course_session.status = SessionStatus.CANCELLED
-            db.session.flush()
+            SessionRepository().flush()
             events.record_event(events.SESSION_CANCELLED, course_session.id, {
                 "session_id": course_session.id, "references": cancelled,
                 "reason": reason_text or None, "course_title": course_session.course.title,
@@ -529,7 +565,7 @@ def cancel_session(actor_id: int, session_id: int, *, reason: object = None,
 
 def cancellation_preview(session_id: int) -> dict:
     """What cancelling would do, for the confirmation page."""
-    bookings = AdminBookingRepository().on_session(session_id, statuses=LIVE)
+    bookings = AdminBookingRepository().on_session(session_id, statuses=Booking.LIVE_STATUSES)
     confirmed = [b for b in bookings if b.status == BookingStatus.CONFIRMED]
     return {"bookings": bookings, "confirmed": len(confirmed),
             "held": len(bookings) - len(confirmed),

@@ -72,7 +72,7 @@ def update_venue(actor_id: int, venue_id: int, data: Mapping) -> Venue:
         before = snapshot(venue, AUDITED_FIELDS)
         for name, value in values.items():
             setattr(venue, name, value)
-        repo.session.flush()
+        repo.flush()
         record_audit(actor_id, "venue.update", "venue", venue.id,
                      before=before, after=snapshot(venue, AUDITED_FIELDS))
     return venue

@@ -13,10 +13,10 @@ from app.repositories.admin import AdminAlertRepository
 from app.services.bookings import office
 from app.services.catalogue import timetable
 from app.services.background import dispatcher
-from app.services.core.inputs import DEFAULT_PER_PAGE, page_number
+from app.services.core.inputs import DEFAULT_PER_PAGE
 from app.services.core.audit import record_audit, search_audit
 from app.services.core.errors import NotFound
-from app.validation import FieldError, clean_text
+from app.validation.filters import ActivityFilters, activity_filters_from_query
 
 ENTITY_TYPES = {"": "Everything", "booking": "Bookings", "session": "Sessions",
                 "course": "Courses", "venue": "Venues", "user": "Trainers",
@@ -24,20 +24,6 @@ ENTITY_TYPES = {"": "Everything", "booking": "Bookings", "session": "Sessions",
 
 
 # -- activity feed --------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ActivityFilters:
-    text: str = ""
-    entity_type: str = ""
-    page: int = 1
-
-    def query_params(self, **overrides) -> dict[str, str]:
-        params = {"q": self.text, "type": self.entity_type, "page": self.page}
-        params.update(overrides)
-        if str(params.get("page")) == "1":
-            del params["page"]
-        return {k: str(v) for k, v in params.items() if v not in (None, "")}
-
-
 @dataclass(frozen=True)
 class ActivityFeed:
     filters: ActivityFilters
@@ -49,26 +35,13 @@ class ActivityFeed:
 def activity_feed(params: Mapping, *, per_page: int = DEFAULT_PER_PAGE) -> ActivityFeed:
     """Audit entries, newest first, searchable by action or record id (search_audit),
     with the alerts matching the same text alongside."""
-    problems: dict[str, str] = {}
-    try:
-        text = clean_text(params.get("q"), field_label="search", max_length=100,
-                          required=False) or ""
-    except FieldError as exc:
-        problems["q"] = exc.message
-        text = ""
-    entity_type = params.get("type") or ""
-    if entity_type not in ENTITY_TYPES:
-        problems["type"] = "Choose what to show from the list."
-        entity_type = ""
-    filters = ActivityFilters(text=text, entity_type=entity_type,
-                              page=page_number(params.get("page")))
-    entries = search_audit(entity_type=entity_type or None, text=text or None,
+    filters, problems = activity_filters_from_query(params, entity_types=ENTITY_TYPES)
+    entries = search_audit(entity_type=filters.entity_type or None, text=filters.text or None,
                            page=filters.page, per_page=per_page)
     alerts_repo = AdminAlertRepository()
     alerts: list[Alert] = []
-    if not entity_type or entity_type == "alert":
-        alerts = list(alerts_repo.session.scalars(
-            alerts_repo.search(text=text or None).limit(20)))
+    if not filters.entity_type or filters.entity_type == "alert":
+        alerts = alerts_repo.rows(alerts_repo.search(text=filters.text or None), limit=20)
     return ActivityFeed(filters=filters, entries=entries, alerts=alerts, problems=problems)
 
 
@@ -91,7 +64,7 @@ def acknowledge_alert(actor_id: int, alert_id: int, *, now: datetime | None = No
             record_audit(actor_id, "alert.acknowledge", "alert", alert_id,
                          before={"acknowledged_at": None},
                          after={"acknowledged_at": now.isoformat(), "kind": alert.kind})
-        repo.session.refresh(alert)
+        repo.refresh(alert)
     return alert
 
 
@@ -129,7 +102,7 @@ def dashboard(*, now: datetime | None = None) -> Dashboard:
     repo = AdminAlertRepository()
     return Dashboard(
         todays_sessions=timetable.todays_sessions(now=now),
-        open_alerts=list(repo.session.scalars(repo.search(open_only=True).limit(10))),
+        open_alerts=repo.rows(repo.search(open_only=True), limit=10),
         open_alert_count=repo.open_count(),
         recent_bookings=office.recent_bookings(10),
         dead_letter_count=dispatcher.delivery_counts().get("dead", 0),

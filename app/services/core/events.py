@@ -7,13 +7,17 @@ with the change or not at all, so nothing is lost between the services
 dispatcher delivers them later, at least once, to handlers that must be
 idempotent.
 
-Handlers subscribe with the `@handles("BookingConfirmed", name="email.confirmation")`
-decorator; `app.services.background.handlers` imports every handler module so that the
-registry is complete before any event is recorded.
+Registration is explicit, like Flask's blueprints: a module declares its
+handlers on a `HandlerSet` of its own (``handlers = HandlerSet()``, then
+``@handlers.on("BookingConfirmed", name="email.booking_confirmed")``), which
+registers nothing; the app factory adds each module's set to `registry`
+(``register_event_handlers`` in app/__init__.py), so that the registry is
+complete before any event is recorded, in the web processes and in the worker
+alike. Every event name is defined here.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from app.models import OutboxDelivery, OutboxEvent
@@ -24,12 +28,26 @@ BOOKING_HELD = "BookingHeld"
 BOOKING_CONFIRMED = "BookingConfirmed"
 BOOKING_CANCELLED = "BookingCancelled"
 HOLD_EXPIRED = "HoldExpired"
+# Staff moved a booking to another session; payload {"reference", "seats",
+# "was_confirmed", "from_session_id", "to_session_id", "from" and "to" (each
+# {"session_id", "starts_at", "ends_at" (ISO 8601 UTC), "venue", "town"})}.
+BOOKING_TRANSFERRED = "BookingTransferred"
+# Staff asked for the confirmation email again; payload {"reference", "requested_by"}.
+CONFIRMATION_RESEND_REQUESTED = "ConfirmationResendRequested"
 PAYMENT_FAILED = "PaymentFailed"
 REFUND_ISSUED = "RefundIssued"
 LATE_PAYMENT_REFUNDED = "LatePaymentRefunded"
+# A payment queued while card payments were paused can now be made; payload
+# {"reference", "amount_pence", "hold_expires_at", "contact_name", "contact_email"}.
+PAYMENT_LINK_READY = "PaymentLinkReady"
 SESSION_CHANGED = "SessionChanged"
 SESSION_CANCELLED = "SessionCancelled"
+SESSION_COMPLETED = "SessionCompleted"
 ATTENDANCE_MARKED = "AttendanceMarked"
+CERTIFICATE_ISSUED = "CertificateIssued"
+# payload {"entry_id", "email", "name", "session_id", "offer_url", "expires_at" (ISO 8601 UTC)}.
+WAITLIST_OFFER_MADE = "WaitlistOfferMade"
+PASSWORD_RESET_REQUESTED = "PasswordResetRequested"
 ALERT_RAISED = "AlertRaised"
 
 
@@ -40,23 +58,56 @@ class Handler:
     func: Callable[[OutboxEvent], None]
 
 
-_registry: dict[str, Handler] = {}
+class HandlerSet:
+    """The handlers one module declares; collecting them registers nothing."""
+
+    def __init__(self) -> None:
+        self._handlers: list[Handler] = []
+
+    def on(self, *event_types: str, name: str):
+        """Declare the decorated function as the handler `name` for these event types."""
+        def decorator(func: Callable[[OutboxEvent], None]):
+            self._handlers.append(Handler(name=name, event_types=frozenset(event_types),
+                                          func=func))
+            return func
+        return decorator
+
+    def __iter__(self) -> Iterator[Handler]:
+        return iter(self._handlers)
 
 
-def handles(*event_types: str, name: str):
-    """Register the decorated function as the handler `name` for these event types."""
-    def decorator(func: Callable[[OutboxEvent], None]):
-        _registry[name] = Handler(name=name, event_types=frozenset(event_types), func=func)
-        return func
-    return decorator
+class HandlerRegistry:
+    """The handlers events are delivered to, by name (a delivery row stores the name)."""
+
+    def __init__(self) -> None:
+        self._handlers: dict[str, Handler] = {}
+
+    def register(self, handlers: Iterable[Handler]) -> None:
+        """Add handlers; adding the same one again (another app in the process) is a no-op,
+        but two different functions under one name are refused."""
+        for handler in handlers:
+            known = self._handlers.get(handler.name)
+            if known is not None and known != handler:
+                raise ValueError(f"two outbox handlers are named {handler.name!r}")
+            self._handlers[handler.name] = handler
+
+    def unregister(self, *names: str) -> None:
+        for name in names:
+            self._handlers.pop(name, None)
+
+    def names(self) -> set[str]:
+        return set(self._handlers)
+
+    def get(self, name: str) -> Handler | None:
+        return self._handlers.get(name)
+
+    def handlers_for(self, event_type: str) -> list[Handler]:
+        return [h for h in self._handlers.values() if event_type in h.event_types]
 
 
-def handlers_for(event_type: str) -> list[Handler]:
-    return [h for h in _registry.values() if event_type in h.event_types]
-
-
-def get_handler(name: str) -> Handler | None:
-    return _registry.get(name)
+# One per process: record_event (any service) and the dispatcher (web or worker process)
+# read it; only the app factory fills it.
+registry = HandlerRegistry()
 
 
 def record_event(event_type: str, aggregate_id: str | int, payload: dict | None = None) -> OutboxEvent:
@@ -65,6 +116,7 @@ def record_event(event_type: str, aggregate_id: str | int, payload: dict | None 
         event_type=event_type,
         aggregate_id=str(aggregate_id),
         payload=payload or {},
-        deliveries=[OutboxDelivery(handler=h.name) for h in handlers_for(event_type)],
+        deliveries=[OutboxDelivery(handler=handler.name)
+                    for handler in registry.handlers_for(event_type)],
     )
     return OutboxRepository().add(event)

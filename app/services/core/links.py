@@ -1,50 +1,101 @@
-"""Absolute links for emails and documents, built outside any request.
+"""Every absolute link the system hands out: in pages, API answers, emails,
+documents and jobs.
 
-Links leave the site, so they use the configured PUBLIC_BASE_URL (never a
-request's Host header), falling back to the local address in development.
-URLs come from the application's own URL map, so a renamed route cannot
-leave a stale link behind.
+Links leave the site, so they are built on the configured PUBLIC_BASE_URL and
+never on the Host header of the request being answered: a forged Host must
+not put someone else's address into a customer's email or an API answer, and
+a job has no request at all. URLs come from the application's own URL map,
+so a renamed route cannot leave a stale link behind.
+
+`create_app` makes one `Links` from the config and the URL map, keeps it on
+``app.extensions["links"]`` (pages and the API read it there) and installs it
+here (services read it with `current()`; see app.services.core.installed).
+Relative links inside pages still come from ``url_for``.
 """
 from __future__ import annotations
 
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
-from flask import current_app
+from werkzeug.routing import Map
 
 from app.services.bookings.manage_links import manage_token
+from app.services.core.installed import Installed
+
+EXTENSION_KEY = "links"
 
 
 def base_url(config: Mapping) -> str:
+    """The site's public address without a trailing slash. app.config requires it in
+    production; elsewhere the local address `make run` listens on stands in."""
     return (config.get("PUBLIC_BASE_URL") or f"http://127.0.0.1:{config.get('PORT', 5000)}") \
         .rstrip("/")
 
 
-def external_url(endpoint: str, **values) -> str:
-    parts = urlsplit(base_url(current_app.config))
-    adapter = current_app.url_map.bind(parts.netloc, script_name=parts.path or "/",
-                                       url_scheme=parts.scheme or "https")
-    return adapter.build(endpoint, values, force_external=True)
+class Links:
+    """Absolute URLs on one public base address; signed ones for booking pages."""
+
+    def __init__(self, base: str, *, secret_key: str, url_map: Map):
+        parts = urlsplit(base)
+        self.base_url = base.rstrip("/")
+        self._secret_key = secret_key
+        # The map is read when a URL is built, so routes added after this still count.
+        self._adapter = url_map.bind(parts.netloc, script_name=parts.path or "/",
+                                     url_scheme=parts.scheme or "https")
+
+    @classmethod
+    def from_config(cls, config: Mapping, url_map: Map) -> "Links":
+        return cls(base_url(config), secret_key=config["SECRET_KEY"], url_map=url_map)
+
+    def url(self, endpoint: str, **values) -> str:
+        return self._adapter.build(endpoint, values, force_external=True)
+
+    def token(self, reference: str) -> str:
+        """The manage-booking token that opens `reference`'s pages."""
+        return manage_token(reference, secret_key=self._secret_key)
+
+    def signed_url(self, endpoint: str, reference: str) -> str:
+        """A page about one booking, with the token that opens it."""
+        return self.url(endpoint, reference=reference, token=self.token(reference))
+
+    def manage_link(self, reference: str) -> str:
+        """The signed manage-booking page, as in every customer email."""
+        return self.signed_url("booking.manage", reference)
+
+    def pay_link(self, reference: str) -> str:
+        """The hold's payment page (also where the card provider's "back" returns)."""
+        return self.signed_url("booking.pay", reference)
+
+    def payment_received_link(self, reference: str) -> str:
+        """Where the card provider returns a customer who paid."""
+        return self.signed_url("checkout.returned", reference)
+
+    def session_link(self, session_id: int) -> str:
+        return self.url("public.session", session_id=session_id)
+
+    def course_link(self, slug: str) -> str:
+        return self.url("public.course", slug=slug)
+
+    def courses_link(self) -> str:
+        return self.url("public.courses")
+
+    def verify_link(self, certificate_number: str) -> str:
+        return self.url("verify.certificate", number=certificate_number)
+
+    def password_reset_link(self, token: str) -> str:
+        return self.url("auth.reset_password", token=token)
+
+    def admin_link(self) -> str:
+        return self.url("admin.dashboard")
 
 
-def manage_link(reference: str) -> str:
-    """The signed manage-booking page, as in every customer email."""
-    token = manage_token(reference, secret_key=current_app.config["SECRET_KEY"])
-    return external_url("booking.manage", reference=reference, token=token)
+_installed: Installed[Links] = Installed("site links object")
 
 
-def pay_link(reference: str) -> str:
-    token = manage_token(reference, secret_key=current_app.config["SECRET_KEY"])
-    return external_url("booking.pay", reference=reference, token=token)
+def install(links: Links) -> Links:
+    return _installed.install(links)
 
 
-def session_link(session_id: int) -> str:
-    return external_url("public.session", session_id=session_id)
-
-
-def courses_link() -> str:
-    return external_url("public.courses")
-
-
-def verify_link(certificate_number: str) -> str:
-    return external_url("verify.certificate", number=certificate_number)
+def current() -> Links:
+    """The links of this process's application (for services; routes use app.extensions)."""
+    return _installed.get()

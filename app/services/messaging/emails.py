@@ -19,7 +19,6 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from flask import current_app, render_template
 from flask_mailman import EmailMultiAlternatives
 from sqlalchemy.exc import IntegrityError
 
@@ -27,7 +26,8 @@ from app.extensions import mail
 from app.models import SentEmail, utcnow
 from app.repositories import unit_of_work
 from app.repositories.notifications import SentEmailRepository
-from app.services.core.provider import Provider
+from app.services.messaging import settings as messaging_settings
+from app.services.messaging.settings import MessagingSettings
 from app.services.core.ukformat import pounds, uk_date, uk_short_date, uk_time
 
 log = logging.getLogger(__name__)
@@ -54,31 +54,32 @@ class OutgoingEmail:
     reply_to: tuple[str, ...] = ()
 
 
-def render(template: str, **context) -> tuple[str, str]:
+def render(template: str, settings: MessagingSettings, **context) -> tuple[str, str]:
     """(plain text, HTML) of an email template, with the provider's branding."""
-    context.setdefault("provider", Provider.from_config(current_app.config))
+    context.setdefault("provider", settings.provider)
     context.update(long_date=uk_date, short_date=uk_short_date, time=uk_time, money=pounds)
-    text = render_template(f"email/{template}.txt", **context)
-    html = render_template(f"email/{template}.html", **context)
+    text = settings.renderer.render(f"email/{template}.txt", context)
+    html = settings.renderer.render(f"email/{template}.html", context)
     return text, html
 
 
-def message_id(dedupe_key: str) -> str:
-    domain = current_app.config["MAIL_DEFAULT_SENDER"].rpartition("@")[2] or "localhost"
+def message_id(dedupe_key: str, sender: str) -> str:
+    domain = sender.rpartition("@")[2] or "localhost"
     digest = hashlib.sha256(dedupe_key.encode("utf-8")).hexdigest()[:32]
     return f"<{digest}@{domain}>"
 
 
-def build_message(email: OutgoingEmail, *, dedupe_key: str) -> EmailMultiAlternatives:
+def build_message(email: OutgoingEmail, *, dedupe_key: str,
+                  settings: MessagingSettings) -> EmailMultiAlternatives:
     subject = " ".join(email.subject.split())  # no line breaks: they would forge headers
-    text, html = render(email.template, subject=subject, **email.context)
+    text, html = render(email.template, settings, subject=subject, **email.context)
     message = EmailMultiAlternatives(
         subject=subject,
         body=text,
-        from_email=current_app.config["MAIL_DEFAULT_SENDER"],
+        from_email=settings.sender,
         to=list(email.to),
         reply_to=list(email.reply_to) or None,
-        headers={"Message-ID": message_id(dedupe_key)},
+        headers={"Message-ID": message_id(dedupe_key, settings.sender)},
         connection=mail.get_connection(),
     )
     message.attach_alternative(html, "text/html")
@@ -94,9 +95,10 @@ def already_sent(dedupe_key: str) -> bool:
 
 def send_once(dedupe_key: str, email: OutgoingEmail | None = None, *,
               build: Callable[[], OutgoingEmail | None] | None = None,
-              booking_id: int | None = None) -> bool:
+              booking_id: int | None = None, settings: MessagingSettings | None = None) -> bool:
     """Send `email` (or the one `build()` returns, built only if still needed)
     unless an email with `dedupe_key` was already sent. True if it was sent now.
+    `settings` defaults to the installed messaging settings.
 
     A transport failure marks the row failed and re-raises, so the caller (an
     outbox delivery or a job) retries later.
@@ -106,7 +108,8 @@ def send_once(dedupe_key: str, email: OutgoingEmail | None = None, *,
     email = email or build()
     if email is None or not email.to:
         return False
-    message = build_message(email, dedupe_key=dedupe_key)
+    message = build_message(email, dedupe_key=dedupe_key,
+                            settings=settings or messaging_settings.current())
     repo = SentEmailRepository()
     with unit_of_work() as session:
         row = repo.get_by_key(dedupe_key)

@@ -1,9 +1,10 @@
 """Emails about bookings, payments, sessions, certificates and alerts.
 
-Outbox handlers (``@events.handles``) turn events into emails; the scheduled
-jobs call the ``send_*`` functions directly. Every email has a dedupe key
-(see app.services.messaging.emails), so a handler run twice for one event sends one
-email, and every email to a customer carries the manage-booking link.
+Outbox handlers (declared on `handlers`, which the app factory registers) turn
+events into emails; the scheduled jobs call the ``send_*`` functions directly.
+Every email has a dedupe key (see app.services.messaging.emails), so a handler
+run twice for one event sends one email, and every email to a customer carries
+the manage-booking link.
 
 A handler re-reads the booking and skips an email the booking no longer
 warrants (a confirmation for a booking cancelled meanwhile, an expiry notice
@@ -15,28 +16,22 @@ import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from flask import current_app
-
 from app.models import Attendee, Booking, BookingStatus, CourseSession, OutboxEvent, utcnow
 from app.repositories.attendees import AttendeeRepository
 from app.repositories.bookings import BookingRepository
 from app.repositories.recipients import RecipientRepository
 from app.services.core import events
 from app.services.core import links
-from app.services.staff.certificates import CERTIFICATE_ISSUED, REMOVED_NAME, certificate_document
+from app.services.staff.certificates import REMOVED_NAME, certificate_document
 from app.services.messaging.documents import booking_ics, booking_receipt_pdf
 from app.services.messaging.emails import Attachment, OutgoingEmail, recipients, send_once
 from app.services.core.provider import Provider
+from app.services.messaging import settings as messaging_settings
 from app.services.core.ukformat import london, pounds, uk_date, uk_time
 
 log = logging.getLogger(__name__)
 
-# Recorded by the waiting-list feature: payload {"entry_id", "email", "name",
-# "session_id", "offer_url", "expires_at" (ISO 8601 UTC)}.
-WAITLIST_OFFER_MADE = "WaitlistOfferMade"
-# Recorded by payments (app.services.payments.checkout) when a payment queued
-# while card payments were paused can be made; payload {"reference", ...}.
-PAYMENT_LINK_READY = "PaymentLinkReady"
+handlers = events.HandlerSet()
 
 WHAT_TO_BRING = (
     "Photo ID (a driving licence or passport), so we can check names for certificates",
@@ -48,7 +43,7 @@ WHAT_TO_BRING = (
 
 # -- shared pieces ------------------------------------------------------------------------
 def _provider() -> Provider:
-    return Provider.from_config(current_app.config)
+    return messaging_settings.current().provider
 
 
 def _booking_for(event: OutboxEvent) -> Booking | None:
@@ -68,14 +63,14 @@ def _booking_context(booking: Booking, **extra) -> dict:
         "course": course_session.course,
         "venue": course_session.venue,
         "attendees": booking.attendees,
-        "manage_url": links.manage_link(booking.reference),
+        "manage_url": links.current().manage_link(booking.reference),
         **extra,
     }
 
 
 def _ics(booking: Booking, *, cancelled: bool = False) -> Attachment:
     provider = _provider()
-    content = booking_ics(booking, manage_url=links.manage_link(booking.reference),
+    content = booking_ics(booking, manage_url=links.current().manage_link(booking.reference),
                           provider_name=provider.name, provider_email=provider.email,
                           cancelled=cancelled)
     return Attachment(f"{booking.reference}.ics", content, "text/calendar")
@@ -98,7 +93,7 @@ def _skip(event: OutboxEvent, booking: Booking, why: str) -> None:
 
 
 # -- booking confirmed ------------------------------------------------------------------
-@events.handles(events.BOOKING_CONFIRMED, name="email.booking_confirmed")
+@handlers.on(events.BOOKING_CONFIRMED, name="email.booking_confirmed")
 def email_booking_confirmed(event: OutboxEvent) -> None:
     booking = _booking_for(event)
     if booking is None:
@@ -113,7 +108,7 @@ def send_booking_confirmation(booking: Booking, *, dedupe_key: str | None = None
     def build() -> OutgoingEmail:
         course_session = booking.session
         receipt = booking_receipt_pdf(booking, _provider(),
-                                      manage_url=links.manage_link(booking.reference))
+                                      manage_url=links.current().manage_link(booking.reference))
         return _customer_email(
             booking,
             subject=f"Booking confirmed: {course_session.course.title} on "
@@ -128,15 +123,54 @@ def send_booking_confirmation(booking: Booking, *, dedupe_key: str | None = None
                      booking_id=booking.id)
 
 
-def resend_booking_confirmation(booking: Booking, *, now: datetime | None = None) -> bool:
-    """Send the confirmation again (an admin's "resend"): a new key, so it goes out."""
-    stamp = (now or utcnow()).strftime("%Y%m%dT%H%M%S%f")
-    return send_booking_confirmation(
-        booking, dedupe_key=f"booking-confirmed:{booking.reference}:resend:{stamp}")
+# -- changes made by staff ----------------------------------------------------------------
+def _confirmed_booking_for(event: OutboxEvent) -> Booking | None:
+    booking = _booking_for(event)
+    if booking is not None and booking.status != BookingStatus.CONFIRMED:
+        _skip(event, booking, f"the booking is now {booking.status.value}")
+        return None
+    return booking
+
+
+def _moved_place(facts: dict) -> str:
+    """'Tuesday 3 March 2026, Leeds' from a BookingTransferred "from"/"to" entry."""
+    return f"{uk_date(datetime.fromisoformat(facts['starts_at']))}, {facts['town']}"
+
+
+@handlers.on(events.BOOKING_TRANSFERRED, name="email.booking_transferred")
+def email_booking_transferred(event: OutboxEvent) -> None:
+    """Tell the customer what moved, from where to where (the event's own facts,
+    so a later move does not rewrite this one), with the calendar file for the
+    new date."""
+    booking = _confirmed_booking_for(event)
+    if booking is None:
+        return
+    if "from" not in event.payload or "to" not in event.payload:  # recorded before they were
+        send_booking_confirmation(
+            booking, dedupe_key=f"booking-confirmed:{booking.reference}:transfer:{event.id}")
+        return
+    moved_from, moved_to = event.payload["from"], event.payload["to"]
+    send_once(f"booking-transferred:{booking.reference}:{event.id}", _customer_email(
+        booking,
+        subject=f"Booking moved: {booking.session.course.title} is now on "
+                f"{uk_date(datetime.fromisoformat(moved_to['starts_at']))} "
+                f"(ref {booking.reference})",
+        template="booking_transferred", attachments=[_ics(booking)],
+        moved_from=_moved_place(moved_from), moved_to=_moved_place(moved_to)),
+        booking_id=booking.id)
+
+
+@handlers.on(events.CONFIRMATION_RESEND_REQUESTED, name="email.confirmation_resend")
+def email_confirmation_resend(event: OutboxEvent) -> None:
+    """The confirmation again, once per request however often the event is delivered."""
+    booking = _confirmed_booking_for(event)
+    if booking is not None:
+        send_booking_confirmation(
+            booking, dedupe_key=f"booking-confirmed:{booking.reference}:resend:{event.id}")
 
 
 # -- holds and payments -----------------------------------------------------------------
-@events.handles(events.HOLD_EXPIRED, name="email.hold_expired")
+@handlers.on(events.HOLD_EXPIRED, name="email.hold_expired")
 def email_hold_expired(event: OutboxEvent) -> None:
     booking = _booking_for(event)
     if booking is None:
@@ -150,46 +184,45 @@ def email_hold_expired(event: OutboxEvent) -> None:
         subject=f"Your held seats were released: {course_session.course.title} on "
                 f"{_when(course_session)}",
         template="hold_expired",
-        book_again_url=links.session_link(course_session.id) if can_rebook else None,
-        courses_url=links.courses_link()), booking_id=booking.id)
+        book_again_url=links.current().session_link(course_session.id) if can_rebook else None,
+        courses_url=links.current().courses_link()), booking_id=booking.id)
 
 
-@events.handles(events.PAYMENT_FAILED, name="email.payment_failed")
+@handlers.on(events.PAYMENT_FAILED, name="email.payment_failed")
 def email_payment_failed(event: OutboxEvent) -> None:
     booking = _booking_for(event)
     if booking is None:
         return
     if booking.status != BookingStatus.HELD:
         return _skip(event, booking, f"the booking is now {booking.status.value}")
-    hold_is_live = bool(booking.hold_expires_at and booking.hold_expires_at > utcnow())
+    hold_is_live = booking.hold_is_live(utcnow())
     send_once(f"payment-failed:{booking.reference}:{event.id}", _customer_email(
         booking,
         subject=f"Payment not completed for booking {booking.reference}",
         template="payment_failed",
         reason=event.payload.get("reason") or event.payload.get("message"),
-        pay_url=links.pay_link(booking.reference) if hold_is_live else None,
+        pay_url=links.current().pay_link(booking.reference) if hold_is_live else None,
         hold_expires_at=booking.hold_expires_at if hold_is_live else None,
-        book_again_url=links.session_link(booking.session_id)), booking_id=booking.id)
+        book_again_url=links.current().session_link(booking.session_id)), booking_id=booking.id)
 
 
-@events.handles(PAYMENT_LINK_READY, name="email.payment_link")
+@handlers.on(events.PAYMENT_LINK_READY, name="email.payment_link")
 def email_payment_link(event: OutboxEvent) -> None:
     """A payment that was queued while card payments were paused can now be made."""
     booking = _booking_for(event)
     if booking is None:
         return
-    if booking.status != BookingStatus.HELD or not booking.hold_expires_at \
-            or booking.hold_expires_at <= utcnow():
+    if not booking.hold_is_live(utcnow()):
         return _skip(event, booking, "the hold is no longer live")
     send_once(f"payment-link:{booking.reference}:{event.id}", _customer_email(
         booking,
         subject=f"Complete your booking {booking.reference}: payment link",
-        template="payment_link", pay_url=links.pay_link(booking.reference),
+        template="payment_link", pay_url=links.current().pay_link(booking.reference),
         hold_expires_at=booking.hold_expires_at), booking_id=booking.id)
 
 
 # -- cancellations and refunds ------------------------------------------------------------
-@events.handles(events.BOOKING_CANCELLED, name="email.booking_cancelled")
+@handlers.on(events.BOOKING_CANCELLED, name="email.booking_cancelled")
 def email_booking_cancelled(event: OutboxEvent) -> None:
     if event.payload.get("reason") == "session_cancelled":
         return  # the session-cancelled email tells these customers
@@ -206,10 +239,10 @@ def email_booking_cancelled(event: OutboxEvent) -> None:
         template="booking_cancelled",
         attachments=[_ics(booking, cancelled=True)] if was_confirmed else [],
         was_confirmed=was_confirmed, refund_pence=refund_pence,
-        courses_url=links.courses_link()), booking_id=booking.id)
+        courses_url=links.current().courses_link()), booking_id=booking.id)
 
 
-@events.handles(events.REFUND_ISSUED, name="email.refund_issued")
+@handlers.on(events.REFUND_ISSUED, name="email.refund_issued")
 def email_refund_issued(event: OutboxEvent) -> None:
     booking = _booking_for(event)
     if booking is None:
@@ -224,7 +257,7 @@ def email_refund_issued(event: OutboxEvent) -> None:
         template="refund_issued", refund_pence=amount), booking_id=booking.id)
 
 
-@events.handles(events.LATE_PAYMENT_REFUNDED, name="email.late_payment_refunded")
+@handlers.on(events.LATE_PAYMENT_REFUNDED, name="email.late_payment_refunded")
 def email_late_payment_refunded(event: OutboxEvent) -> None:
     booking = _booking_for(event)
     if booking is None:
@@ -236,7 +269,7 @@ def email_late_payment_refunded(event: OutboxEvent) -> None:
         subject=f"Sorry, {course_session.course.title} on {_when(course_session)} filled up: "
                 f"{pounds(amount)} refunded",
         template="late_payment_refunded", refund_pence=amount,
-        courses_url=links.courses_link()), booking_id=booking.id)
+        courses_url=links.current().courses_link()), booking_id=booking.id)
 
 
 # -- changes made by the provider ---------------------------------------------------------
@@ -245,7 +278,7 @@ def _session_bookings(session_id: int, statuses: Iterable[BookingStatus],
     return RecipientRepository().bookings_on_session(session_id, statuses, references)
 
 
-@events.handles(events.SESSION_CHANGED, name="email.session_changed")
+@handlers.on(events.SESSION_CHANGED, name="email.session_changed")
 def email_session_changed(event: OutboxEvent) -> None:
     """Payload {"session_id", "summary" (optional sentence saying what changed)}."""
     session_id = int(event.payload.get("session_id") or event.aggregate_id)
@@ -259,7 +292,7 @@ def email_session_changed(event: OutboxEvent) -> None:
             summary=event.payload.get("summary")), booking_id=booking.id)
 
 
-@events.handles(events.SESSION_CANCELLED, name="email.session_cancelled")
+@handlers.on(events.SESSION_CANCELLED, name="email.session_cancelled")
 def email_session_cancelled(event: OutboxEvent) -> None:
     """Payload {"session_id", "references" (optional: the bookings it cancelled),
     "reason" (optional sentence)}. Bookings cancelled with it record
@@ -283,10 +316,10 @@ def email_session_cancelled(event: OutboxEvent) -> None:
                     f"(ref {booking.reference})",
             template="session_cancelled", attachments=[_ics(booking, cancelled=True)],
             reason=event.payload.get("reason"), refund_pence=refund,
-            courses_url=links.courses_link()), booking_id=booking.id)
+            courses_url=links.current().courses_link()), booking_id=booking.id)
 
 
-@events.handles(WAITLIST_OFFER_MADE, name="email.waitlist_offer")
+@handlers.on(events.WAITLIST_OFFER_MADE, name="email.waitlist_offer")
 def email_waitlist_offer(event: OutboxEvent) -> None:
     payload = event.payload
     course_session = RecipientRepository().course_session(int(payload["session_id"]))
@@ -312,7 +345,7 @@ def _certificate_recipient(attendee: Attendee) -> tuple[str, ...]:
     return recipients([attendee.email or attendee.booking.contact_email])
 
 
-@events.handles(CERTIFICATE_ISSUED, name="email.certificate_issued")
+@handlers.on(events.CERTIFICATE_ISSUED, name="email.certificate_issued")
 def email_certificate_issued(event: OutboxEvent) -> None:
     number = event.payload.get("certificate_number") or event.aggregate_id
     attendee = AttendeeRepository().get_by_certificate_number(number)
@@ -326,7 +359,7 @@ def email_certificate_issued(event: OutboxEvent) -> None:
             subject=f"Your certificate: {booking.session.course.title} ({number})",
             template="certificate_issued",
             context=_booking_context(booking, attendee=attendee,
-                                     verify_url=links.verify_link(number)),
+                                     verify_url=links.current().verify_link(number)),
             attachments=(Attachment(f"certificate-{number}.pdf", certificate_document(attendee),
                                     "application/pdf"),))
 
@@ -344,8 +377,9 @@ def send_certificate_expiry_reminder(attendee: Attendee) -> bool:
         subject=f"Your {course.title} certificate expires on "
                 f"{uk_date(attendee.certificate_expires_on)}",
         template="certificate_expiry",
-        context=_booking_context(booking, attendee=attendee, courses_url=links.courses_link(),
-                                 verify_url=links.verify_link(attendee.certificate_number))),
+        context=_booking_context(
+            booking, attendee=attendee, courses_url=links.current().courses_link(),
+            verify_url=links.current().verify_link(attendee.certificate_number))),
         booking_id=booking.id)
 
 
@@ -365,13 +399,13 @@ def send_course_reminder(booking: Booking) -> bool:
 
 # -- alerts for administrators ------------------------------------------------------------
 def admin_addresses() -> tuple[str, ...]:
-    configured = current_app.config.get("ADMIN_ALERT_EMAILS") or ""
-    if configured.strip():
-        return recipients(a for a in configured.split(","))
+    configured = messaging_settings.current().admin_alert_emails
+    if configured:
+        return recipients(configured)
     return recipients(RecipientRepository().admin_emails())
 
 
-@events.handles(events.ALERT_RAISED, name="email.admin_alert")
+@handlers.on(events.ALERT_RAISED, name="email.admin_alert")
 def email_admin_alert(event: OutboxEvent) -> None:
     """Critical alerts are emailed to the administrators; others wait in the admin pages."""
     if event.payload.get("severity") != "critical":
@@ -385,4 +419,4 @@ def email_admin_alert(event: OutboxEvent) -> None:
     send_once(f"alert:{event.aggregate_id}", OutgoingEmail(
         to=to, subject=f"[Critical] {kind}: {message[:80]}", template="admin_alert",
         context={"kind": kind, "message": message, "raised_at": event.created_at,
-                 "admin_url": links.base_url(current_app.config) + "/admin"}))
+                 "admin_url": links.current().admin_link()}))

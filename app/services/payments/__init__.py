@@ -22,7 +22,7 @@ from datetime import datetime
 
 from app.services.payments.breakers import Breakers, ConcurrentCircuitBreaker
 from app.services.payments.checkout import (
-    PAYMENT_LINK_READY, CheckoutLinks, CheckoutRetryReport, CheckoutStart, PaymentProgress,
+    CheckoutLinks, CheckoutRetryReport, CheckoutStart, PaymentProgress,
     mark_paid_offline, payment_progress, retry_queued_checkouts, start_checkout, sync_checkout,
 )
 from app.services.payments.errors import (
@@ -36,7 +36,7 @@ from app.services.payments.runtime import breaker_states, init_app, runtime
 from app.services.payments.webhooks import WebhookOutcome, receive as receive_webhook
 
 __all__ = [
-    "PAYMENT_LINK_READY", "Breakers", "CardPaymentsPaused", "CheckoutLinks", "CheckoutRetryReport",
+    "Breakers", "CardPaymentsPaused", "CheckoutLinks", "CheckoutRetryReport",
     "CheckoutStart", "ConcurrentCircuitBreaker", "InvalidWebhookSignature", "PaymentProgress",
     "RefundAttempt", "RetryReport", "WebhookOutcome", "WebhooksPaused", "attempt_refund",
     "breaker_states", "create_missing_cancellation_refunds", "init_app", "mark_paid_offline",

@@ -24,9 +24,8 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from app.extensions import db
 from app.models import Booking, BookingStatus, Payment, PaymentStatus, Severity, utcnow
-from app.repositories import SessionRepository, unit_of_work
+from app.repositories import BookingRepository, SessionRepository, unit_of_work
 from app.repositories.payments import PaymentRepository, RefundRepository
 from app.services.core import events
 from app.services.core.alerts import raise_alert
@@ -49,7 +48,6 @@ REUSE_MIN_LEFT = timedelta(minutes=2)
 # A queued attempt keeps its key while its expires_at is still acceptable to Stripe.
 REQUEUE_SLACK = timedelta(seconds=30)
 
-PAYMENT_LINK_READY = "PaymentLinkReady"   # a queued payment can now be made: email the link
 OFFLINE_METHODS = {"invoice": "Paid by invoice", "bank_transfer": "Paid by bank transfer"}
 
 
@@ -71,7 +69,7 @@ class CheckoutStart:
 def _lock_booking(reference: str) -> Booking:
     booking = get_booking(reference)
     SessionRepository().lock(booking.session_id)
-    db.session.refresh(booking)
+    BookingRepository().refresh(booking)
     return booking
 
 
@@ -80,7 +78,7 @@ def _check_payable(booking: Booking, now: datetime) -> None:
         raise InvalidState("This booking is already paid for.")
     if booking.status != BookingStatus.HELD:
         raise InvalidState(f"A {booking.status.value} booking cannot be paid for.")
-    if booking.hold_expires_at is None or booking.hold_expires_at <= now:
+    if not booking.hold_is_live(now):
         raise HoldExpired()
 
 
@@ -168,12 +166,12 @@ def start_checkout(reference: str, links: CheckoutLinks, *, now: datetime | None
 
 def _store_session(payment_id: int, session: CheckoutSession, *, announce_link: bool) -> None:
     with unit_of_work():
-        payment = db.session.get(Payment, payment_id, populate_existing=True)
+        payment = PaymentRepository().get_fresh(payment_id)
         payment.provider_checkout_id = session.id
         payment.checkout_url = session.url
         if announce_link:
             booking = payment.booking
-            events.record_event(PAYMENT_LINK_READY, booking.reference, {
+            events.record_event(events.PAYMENT_LINK_READY, booking.reference, {
                 "reference": booking.reference, "amount_pence": payment.amount_pence,
                 "hold_expires_at": booking.hold_expires_at.isoformat()
                 if booking.hold_expires_at else None,
@@ -229,12 +227,13 @@ def sync_checkout(reference: str, *, now: datetime | None = None) -> PaymentProg
     Provider trouble is not the customer's problem here: the webhook will come."""
     now = now or utcnow()
     booking = get_booking(reference)
-    latest = PaymentRepository().latest_for_booking(booking.id)
+    payments = PaymentRepository()
+    latest = payments.latest_for_booking(booking.id)
     if booking.status == BookingStatus.CONFIRMED or latest is None \
             or latest.status != PaymentStatus.PENDING or not latest.provider_checkout_id:
         return payment_progress(reference)
     checkout_id = latest.provider_checkout_id
-    db.session.rollback()  # no transaction (or connection) held across the call
+    payments.end_read()  # no transaction (or connection) held across the call
     try:
         session = runtime().gateway.retrieve_checkout(checkout_id)
     except (GatewayUnavailable, GatewayRejected) as exc:
@@ -269,7 +268,7 @@ def retry_queued_checkouts(links_for, *, now: datetime | None = None,
         for payment in payments.stale_queued_checkouts(now):
             expired += payments.mark_status_if_pending(payment.id, PaymentStatus.EXPIRED, now)
     references = [p.booking.reference for p in payments.queued_checkouts(now, limit=limit)]
-    db.session.rollback()
+    payments.end_read()
     sent = paused = 0
     for reference in dict.fromkeys(references):
         try:

@@ -41,12 +41,11 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from app.extensions import db
 from app.models import (
     Booking, BookingStatus, OutboxEvent, Payment, PaymentStatus, Refund, RefundStatus, Severity,
     utcnow,
 )
-from app.repositories import SessionRepository, unit_of_work
+from app.repositories import BookingRepository, SessionRepository, unit_of_work
 from app.repositories.payments import PaymentRepository, RefundRepository
 from app.services.core import events
 from app.services.core.alerts import raise_alert
@@ -58,6 +57,8 @@ from app.services.payments.gateway import (
 from app.services.payments.runtime import runtime
 
 log = logging.getLogger(__name__)
+
+handlers = events.HandlerSet()
 
 CARD_PROVIDERS = ("stripe", "fake")
 
@@ -143,14 +144,14 @@ def create_refund_row(booking: Booking, payment: Payment | None, amount_pence: i
         next_attempt_at=now, requested_by_id=requested_by_id))
     if refund.idempotency_key is None:
         refund.idempotency_key = f"refund-{booking.reference}-{refund.id}"
-        db.session.flush()
+        repo.flush()
     return refund
 
 
 def _lock_booking(reference: str) -> Booking:
     booking = get_booking(reference)
     SessionRepository().lock(booking.session_id)
-    db.session.refresh(booking)
+    BookingRepository().refresh(booking)
     return booking
 
 
@@ -171,7 +172,7 @@ def attempt_refund(refund_id: int, *, now: datetime | None = None) -> RefundAtte
     repo = RefundRepository()
     with unit_of_work():
         claimed = repo.claim(refund_id, now, now + ATTEMPT_LEASE)
-    refund = repo.session.get(Refund, refund_id, populate_existing=True)
+    refund = repo.get_fresh(refund_id)
     if not claimed:
         return RefundAttempt(refund_id, refund.status, "not_due")
     payment = refund.payment
@@ -200,7 +201,7 @@ def attempt_refund(refund_id: int, *, now: datetime | None = None) -> RefundAtte
 
 def _retry_later(refund: Refund, error: str, now: datetime) -> None:
     with unit_of_work():
-        refund = db.session.get(Refund, refund.id, populate_existing=True)
+        refund = RefundRepository().get_fresh(refund.id)
         refund.next_attempt_at = now + backoff(refund.attempts)
         refund.last_error = error
         log.warning("refund %s for %s: attempt %d failed, retrying at %s: %s", refund.id,
@@ -222,7 +223,7 @@ def _fail(refund: Refund, error: str, now: datetime) -> None:
                         f"{refund.booking.reference} failed for good: {error} Please refund "
                         "the customer another way.",
                         severity=Severity.CRITICAL, dedupe_key=f"refund-failed:{refund.id}")
-    db.session.refresh(refund)
+    RefundRepository().refresh(refund)
 
 
 def record_provider_result(refund: Refund, result: RefundResult, now: datetime) -> RefundStatus:
@@ -246,8 +247,8 @@ def record_provider_result(refund: Refund, result: RefundResult, now: datetime) 
                         severity=Severity.CRITICAL, dedupe_key=f"refund-failed:{refund.id}")
     else:  # pending / requires_action: the provider will send refund.updated
         repo.mark_status(refund.id, RefundStatus.PENDING, now, next_attempt_at=None)
-    db.session.flush()
-    db.session.refresh(refund)
+    repo.flush()
+    repo.refresh(refund)
     return refund.status
 
 
@@ -320,10 +321,10 @@ def refund_cancellation(reference: str, *, now: datetime | None = None) -> Refun
         refund_id = refund.id
     if refund.status == RefundStatus.PENDING:
         attempt_refund(refund_id, now=now)
-    return db.session.get(Refund, refund_id, populate_existing=True)
+    return RefundRepository().get_fresh(refund_id)
 
 
-@events.handles(events.BOOKING_CANCELLED, name="payments.refund_cancellation")
+@handlers.on(events.BOOKING_CANCELLED, name="payments.refund_cancellation")
 def on_booking_cancelled(event: OutboxEvent) -> None:
     """Outbox handler: a cancelled, paid booking gets its refund through the gateway."""
     if not int(event.payload.get("refund_due_pence") or 0):
@@ -351,22 +352,24 @@ def refund_booking(reference: str, amount_pence: int | None = None, *,
                                    requested_by_id=requested_by_id, now=now)
         refund_id = refund.id
     attempt_refund(refund_id, now=now)
-    return db.session.get(Refund, refund_id, populate_existing=True)
+    return RefundRepository().get_fresh(refund_id)
 
 
 # -- the retry queue ---------------------------------------------------------------------------
 def retry_due_refunds(*, now: datetime | None = None, limit: int = 100) -> list[RefundAttempt]:
     """Attempt every pending refund whose next attempt is due."""
     now = now or utcnow()
-    due_ids = [r.id for r in RefundRepository().due(now, limit=limit)]
-    db.session.rollback()  # end the read before the calls
+    repo = RefundRepository()
+    due_ids = [r.id for r in repo.due(now, limit=limit)]
+    repo.end_read()  # no transaction held across the provider calls
     return [attempt_refund(refund_id, now=now) for refund_id in due_ids]
 
 
 def create_missing_cancellation_refunds(*, limit: int = 100) -> int:
     """Safety net: cancelled bookings owed money that have no cancellation refund yet."""
-    references = RefundRepository().cancelled_without_refund(REASON_CANCELLATION, limit=limit)
-    db.session.rollback()
+    repo = RefundRepository()
+    references = repo.cancelled_without_refund(REASON_CANCELLATION, limit=limit)
+    repo.end_read()
     for reference in references:
         refund_cancellation(reference)
     return len(references)

@@ -1,9 +1,10 @@
 """The payment objects of one application: settings, breakers and the gateway.
 
-`init_app(app)` builds them from the app's config (lazily, on first use, so an
-app that never pays never touches Redis); services reach them through
-`runtime()`, which needs an application context like every service that
-touches the database. Tests get fresh breakers with each app.
+`init_app(app)` builds them from the app's config (the gateway lazily, on
+first use, so an app that never pays never touches Redis), keeps them on
+``app.extensions["payments"]`` and installs them for the services, which reach
+them through `runtime()` (see app.services.core.installed). Tests get fresh
+breakers with each app.
 """
 from __future__ import annotations
 
@@ -15,14 +16,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import Flask, current_app
-
 from app.models import Severity
 from app.services.bookings.holds import BookingPolicy
+from app.services.core.installed import Installed
 from app.services.payments.breakers import STATE_OPEN, Breakers
 from app.services.payments.fake_gateway import FakeGateway
 from app.services.payments.gateway import PaymentGateway
-from app.services.payments.stripe_gateway import StripeGateway, StripeSettings
 
 log = logging.getLogger(__name__)
 
@@ -66,21 +65,26 @@ class PaymentsRuntime:
 
     def _build_gateway(self) -> PaymentGateway:
         if self.settings.provider == "stripe":
+            # Imported here: the Stripe SDK is large and only this provider needs it.
+            from app.services.payments.stripe_gateway import StripeGateway, StripeSettings
+
             return StripeGateway(StripeSettings.from_config(self._config), self.breakers)
         return FakeGateway(self.settings.secret_key, self.breakers)
 
 
-def init_app(app: Flask, *, redis_client=None) -> PaymentsRuntime:
+_installed: Installed[PaymentsRuntime] = Installed("payments runtime")
+
+
+def init_app(app, *, redis_client=None) -> PaymentsRuntime:
+    """Build the Flask app's payment objects from its config and install them."""
     payments = PaymentsRuntime(app.config, redis_client=redis_client)
     app.extensions[EXTENSION_KEY] = payments
-    return payments
+    return _installed.install(payments)
 
 
 def runtime() -> PaymentsRuntime:
-    payments = current_app.extensions.get(EXTENSION_KEY)
-    if payments is None:  # an app built without init_app (e.g. a bare test app)
-        payments = init_app(current_app._get_current_object())
-    return payments
+    """This process's application's payment objects (installed by `init_app`)."""
+    return _installed.get()
 
 
 def breaker_states() -> dict[str, str]:

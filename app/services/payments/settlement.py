@@ -30,13 +30,13 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from app.extensions import db
 from app.models import Booking, BookingStatus, Payment, PaymentStatus, Severity, WebhookStatus
-from app.repositories import SessionRepository
+from app.repositories import BookingRepository, SessionRepository
 from app.repositories.payments import PaymentRepository, WebhookEventRepository
 from app.services.core import events
 from app.services.core.alerts import raise_alert
-from app.services.bookings.holds import cancel_booking, confirm_booking
+from app.services.bookings.holds import confirm_booking
+from app.services.bookings.manage import Actor, cancel_booking
 from app.services.core.errors import InvalidState, SeatsUnavailable
 from app.services.payments import refunds
 from app.services.payments.gateway import CheckoutSession
@@ -80,8 +80,8 @@ def _lock(payment: Payment, session: CheckoutSession) -> Booking:
     """Take the booking's session lock, re-read the rows, and adopt the checkout id
     if we crashed before storing it."""
     SessionRepository().lock(payment.booking.session_id)
-    db.session.refresh(payment)
-    db.session.refresh(payment.booking)
+    PaymentRepository().refresh(payment)
+    BookingRepository().refresh(payment.booking)
     if payment.provider_checkout_id is None:
         payment.provider_checkout_id = session.id
         payment.checkout_url = session.url
@@ -109,7 +109,7 @@ def settle_paid_checkout(session: CheckoutSession, now: datetime) -> Settlement:
     payments = PaymentRepository()
     if not payments.mark_succeeded(payment.id, payment_intent=session.payment_intent, now=now):
         return Settlement("already_settled")
-    db.session.refresh(payment)
+    payments.refresh(payment)
     settlement = _confirm_or_refund(booking, payment, now)
     if payment.provider_payment_id:
         replay_waiting_refund_events(payment, now)
@@ -203,11 +203,10 @@ def settle_expired_checkout(session: CheckoutSession, now: datetime) -> Settleme
     booking = _lock(payment, session)
     PaymentRepository().mark_status_if_pending(payment.id, PaymentStatus.EXPIRED, now)
     latest = PaymentRepository().latest_for_booking(booking.id)
-    hold_is_live = booking.status == BookingStatus.HELD and booking.hold_expires_at is not None \
-        and booking.hold_expires_at > now
-    if not hold_is_live or (latest is not None and latest.id != payment.id):
+    if not booking.hold_is_live(now) or (latest is not None and latest.id != payment.id):
         return Settlement("checkout_expired")
-    cancel_booking(booking.reference, policy=runtime().booking_policy, now=now)
+    cancel_booking(booking.reference, actor=Actor.system(), policy=runtime().booking_policy,
+                   now=now)
     return Settlement("hold_released")
 
 

@@ -35,7 +35,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-import stripe
 from sqlalchemy.exc import IntegrityError
 
 from app.models import WebhookEvent, WebhookStatus, utcnow
@@ -88,7 +87,10 @@ HANDLERS: dict[str, Callable[[dict, datetime], Settlement]] = {
 
 
 def verify(payload: bytes, signature: str | None, secret: str) -> dict:
-    """The event, if `signature` is Stripe's for `payload`; else InvalidWebhookSignature."""
+    """The event, if `signature` is Stripe's for `payload`; else InvalidWebhookSignature.
+    (The SDK is imported on the first delivery, not when the app starts.)"""
+    import stripe
+
     try:
         stripe.Webhook.construct_event(payload, signature, secret)
         body = json.loads(payload)

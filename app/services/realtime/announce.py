@@ -47,15 +47,15 @@ from datetime import datetime, timedelta, timezone
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from flask import current_app, has_app_context
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from app.extensions import db
-from app.models import CourseSession, Severity, utcnow
-from app.repositories import BookingRepository
+from app.models import Severity, utcnow
+from app.repositories import BookingRepository, SessionRepository, unit_of_work
+from app.repositories.base import release_session
 from app.repositories.availability import AvailabilityRepository, SeatRow
 from app.services.core import alerts
+from app.services.core.installed import Installed
 from app.services.realtime import pg_notify
 from app.services.core.errors import InvalidInput
 from app.services.realtime.hub import Rooms, SubscriberRegistry, Subscription, Target
@@ -163,22 +163,22 @@ def announce_seats_changed(session_id: int) -> None:
     written). Also raises the low-availability alert for the session, once per
     session and threshold, in the same transaction.
     """
-    session = db.session
     live = _live()
     settings = live.settings if live else LiveSettings()
-    _alert_on_low_availability(session_id, settings.low_availability_threshold)
-    in_transaction = live.transport.in_transaction if live else _is_postgres(session)
-    if in_transaction:
-        notified = session.info.setdefault(_NOTIFIED, set())
-        if session_id not in notified:
-            notified.add(session_id)
-            pg_notify.notify(session, CHANNEL, str(session_id))
-    else:
-        session.info.setdefault(_PENDING, set()).add(session_id)
+    with unit_of_work() as session:  # the caller's, which changed the seats
+        _alert_on_low_availability(session_id, settings.low_availability_threshold)
+        in_transaction = live.transport.in_transaction if live else _is_postgres(session)
+        if in_transaction:
+            notified = session.info.setdefault(_NOTIFIED, set())
+            if session_id not in notified:
+                notified.add(session_id)
+                pg_notify.notify(session, CHANNEL, str(session_id))
+        else:
+            session.info.setdefault(_PENDING, set()).add(session_id)
 
 
 def _alert_on_low_availability(session_id: int, threshold: int) -> None:
-    course_session = db.session.get(CourseSession, session_id)
+    course_session = SessionRepository().get(session_id)
     if course_session is None:
         return
     taken = BookingRepository().seats_taken(session_id, utcnow())
@@ -201,8 +201,11 @@ def _is_postgres(session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
+_installed: "Installed[LiveAvailability]" = Installed("live availability hub")
+
+
 def _live() -> "LiveAvailability | None":
-    return current_app.extensions.get("realtime") if has_app_context() else None
+    return _installed.get_or_none()
 
 
 @event.listens_for(Session, "after_commit")
@@ -421,7 +424,7 @@ class LiveAvailability:
                     states = seat_states(ids, now=now)
                 items = [(s.target, self._render(s)) for s in states]
             finally:
-                db.session.remove()
+                release_session()
         self._schedule_expiries(states)
         self.broadcasts += 1
         self.registry.publish(items)
@@ -469,11 +472,11 @@ def configure(app, *, render: Render) -> LiveAvailability:
     live = LiveAvailability(LiveSettings.from_config(app.config), make_transport(app.config),
                             app_context=app.app_context, render=render)
     app.extensions["realtime"] = live
-    return live
+    return _installed.install(live)
 
 
 def live_availability() -> LiveAvailability:
-    """The current app's hub (configured by the web layer)."""
+    """This process's application's hub (configured by the web layer)."""
     live = _live()
     if live is None:
         raise RuntimeError("live availability is not configured for this app")

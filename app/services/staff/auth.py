@@ -56,7 +56,6 @@ MAX_EMAIL_LENGTH = 254
 # Below this many different characters a password is one thing repeated ("aaaaaaaaaaaa").
 MIN_DISTINCT_CHARACTERS = 5
 
-PASSWORD_RESET_REQUESTED = "PasswordResetRequested"
 RESET_SALT = "staff-password-reset"
 DEFAULT_RESET_MAX_AGE = 3600
 
@@ -215,7 +214,7 @@ def reset_password(token: object, new_password: str | None, *, secret_key: str,
         old_hash = user.password_hash
         if not users.replace_password_hash(user.id, old_hash, hash_password(new_password)):
             raise InvalidToken(INVALID_RESET_LINK)  # another use of this token won
-        users.session.refresh(user)
+        users.refresh(user)
         record_audit(user.id, "user.password_reset", "user", user.id)
     log.info("password reset for staff account %s", user.id)
     return user
@@ -234,6 +233,6 @@ def request_password_reset(email: str | None) -> bool:
     if user is None or not user.is_active:
         return False
     with unit_of_work():
-        events.record_event(PASSWORD_RESET_REQUESTED, user.id,
+        events.record_event(events.PASSWORD_RESET_REQUESTED, user.id,
                             {"user_id": user.id, "requested_at": utcnow().isoformat()})
     return True

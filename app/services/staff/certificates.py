@@ -13,7 +13,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from app.models import Attendee, utcnow
@@ -22,11 +21,10 @@ from app.repositories.attendees import AttendeeRepository
 from app.services.core import events
 from app.services.messaging.documents import certificate_pdf
 from app.services.core.errors import NotFound
-from app.services.core.links import verify_link
-from app.services.core.provider import Provider
+from app.services.core import links
+from app.services.messaging import settings as messaging_settings
 from app.services.core.ukformat import london
 
-CERTIFICATE_ISSUED = "CertificateIssued"
 # No 0/O, 1/I/L: numbers are read out over the phone and typed from paper.
 NUMBER_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 NUMBER_PATTERN = re.compile(r"^RFT-\d{4}-[A-Z0-9]{6}$")
@@ -83,7 +81,7 @@ def issue_certificate(attendee: Attendee | int, completed_on: date, *,
             raise RuntimeError("could not draw an unused certificate number")
         session.refresh(record)
         if issued:
-            events.record_event(CERTIFICATE_ISSUED, record.certificate_number, {
+            events.record_event(events.CERTIFICATE_ISSUED, record.certificate_number, {
                 "attendee_id": record.id, "reference": record.booking.reference,
                 "certificate_number": record.certificate_number,
                 "expires_on": expires_on.isoformat()})
@@ -139,7 +137,7 @@ def certificate_document(attendee: Attendee) -> bytes:
         duration_text=f"{days} ({course.duration_hours} hours)",
         completed_on=attendee.certificate_issued_on, expires_on=attendee.certificate_expires_on,
         certificate_number=attendee.certificate_number,
-        verify_url=verify_link(attendee.certificate_number),
-        provider=Provider.from_config(current_app.config),
+        verify_url=links.current().verify_link(attendee.certificate_number),
+        provider=messaging_settings.current().provider,
         trainer_name=course_session.trainer.full_name if course_session.trainer else None,
         venue_town=course_session.venue.town)

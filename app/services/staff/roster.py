@@ -42,7 +42,6 @@ from app.services.core.errors import InvalidState, NotFound
 from app.services.core.ukformat import LONDON, london
 from app.validation import format_uk_phone
 
-SESSION_COMPLETED = "SessionCompleted"
 SESSION_NOT_FOUND = "We could not find that session."
 ATTENDEE_NOT_FOUND = "We could not find that attendee."
 
@@ -246,8 +245,7 @@ def mark_attendance(actor: User, attendee_id: int, attended: bool, *,
             raise NotFound(ATTENDEE_NOT_FOUND)
         course_session = _locked_session_for(actor, attendee.booking.session_id)
         # Read again under the lock: the booking may have moved or been cancelled meanwhile.
-        repo.session.refresh(attendee)
-        repo.session.refresh(attendee.booking)
+        repo.refresh(attendee, attendee.booking)
         if attendee.booking.session_id != course_session.id \
                 or attendee.booking.status != BookingStatus.CONFIRMED:
             raise NotFound(ATTENDEE_NOT_FOUND)
@@ -304,7 +302,7 @@ def complete_session(actor: User, session_id: int, today: date) -> Completion:
                      before={"status": SessionStatus.SCHEDULED.value},
                      after={"status": SessionStatus.COMPLETED.value,
                             "certificates_issued": issued})
-        events.record_event(SESSION_COMPLETED, course_session.id, {
+        events.record_event(events.SESSION_COMPLETED, course_session.id, {
             "session_id": course_session.id, "completed_on": completed_on.isoformat(),
             "present": sum(1 for a in attendees if a.attended),
             "absent": sum(1 for a in attendees if a.attended is False),

@@ -4,12 +4,13 @@ from __future__ import annotations
 from flask import render_template, request, url_for
 
 from app.services.core import activity as activity_service
-from app.services.core.inputs import page_number
+from app.validation.filters import page_number
 from app.services.core.errors import DomainError
 from app.web.access import admin_required
 from app.web.admin.blueprint import bp
-from app.web.admin.common import actor_id, flash_error, flash_success, page_or_fragment, see_other
+from app.web.admin.common import actor_id, flash_error, flash_success
 from app.web.admin.forms import CsrfForm
+from app.web.htmx import page_or_fragment, see_other
 
 
 @bp.get("/activity")

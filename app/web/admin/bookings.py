@@ -5,15 +5,13 @@ from __future__ import annotations
 
 from flask import current_app, redirect, render_template, request, url_for
 
-from app.services.bookings import office
-
+from app.services.bookings import manage, office
 from app.services.catalogue import timetable
 from app.services.core.errors import DomainError
 from app.web.access import admin_required
 from app.web.admin.blueprint import bp
 from app.web.admin.common import (
-    actor_id, flash_error, flash_success, is_confirmed, page_or_fragment, policy, see_other,
-    show_error,
+    actor_id, flash_error, flash_success, is_confirmed, policy, show_error,
 )
 from app.web.admin.forms import (
     CancelBookingForm, CsrfForm, ManualBookingForm, MarkPaidForm, RefundForm, TransferForm,
@@ -21,6 +19,7 @@ from app.web.admin.forms import (
 )
 from app.web.formatting import pounds, uk_date, uk_time
 from app.web.forms import AttendeeForm, ContactForm, apply_errors, rename_form
+from app.web.htmx import page_or_fragment, see_other
 
 
 @bp.get("/bookings")
@@ -46,8 +45,17 @@ def _transfer_form(detail) -> TransferForm:
     return form
 
 
+def _staff() -> manage.Actor:
+    return manage.Actor.staff(actor_id())
+
+
+def _detail(reference: str) -> office.BookingDetail:
+    """The booking with what the signed-in admin may do to it now."""
+    return office.booking_detail(reference, actor=_staff(), policy=policy())
+
+
 def _detail_page(reference: str, *, status: int = 200, **forms):
-    detail = office.booking_detail(reference)
+    detail = _detail(reference)
     booking = detail.booking
     context = {
         "detail": detail, "booking": booking,
@@ -82,16 +90,16 @@ def booking_resend(reference: str):
 @bp.post("/bookings/<reference>/names")
 @admin_required
 def booking_names(reference: str):
-    booking = office.booking_detail(reference).booking
+    booking = _detail(reference).booking
     form = rename_form(request.form, booking.attendees)
     if form.validate_on_submit():
         names = {entry.position: entry.name.data for entry in form.attendee_forms}
         try:
-            office.rename_attendees(actor_id(), reference, names)
+            manage.rename_attendees(reference, names, actor=_staff(), policy=policy())
         except DomainError as exc:
             apply_errors(form, exc.fields)
-            return _detail_page(reference, status=422, rename=form,
-                                problem=None if exc.fields else exc.message)
+            return _detail_page(reference, status=422 if exc.fields else exc.status,
+                                rename=form, problem=None if exc.fields else exc.message)
         flash_success("Attendee names saved.")
     return see_other(url_for("admin.booking_detail", reference=reference) + "#attendees")
 
@@ -99,11 +107,11 @@ def booking_names(reference: str):
 @bp.post("/bookings/<reference>/transfer")
 @admin_required
 def booking_transfer(reference: str):
-    detail = office.booking_detail(reference)
+    detail = _detail(reference)
     form = _transfer_form(detail)
     if form.validate_on_submit():
         try:
-            booking = office.transfer_booking(actor_id(), reference, form.session_id.data)
+            booking = manage.transfer_booking(reference, form.session_id.data, actor=_staff())
         except DomainError as exc:
             problem = show_error(form, exc)
             return _detail_page(reference, status=422 if exc.fields else exc.status,
@@ -133,13 +141,13 @@ def booking_mark_paid(reference: str):
 @bp.route("/bookings/<reference>/cancel", methods=["GET", "POST"])
 @admin_required
 def booking_cancel(reference: str):
-    detail = office.booking_detail(reference)
+    detail = _detail(reference)
     form = CancelBookingForm()
     problem = None
     if request.method == "POST" and form.validate_on_submit() and is_confirmed():
         try:
-            booking = office.cancel_booking(actor_id(), reference, policy=policy(),
-                                                    refund=form.refund.data)
+            booking = manage.cancel_booking(reference, actor=_staff(), policy=policy(),
+                                            refund=form.refund.data)
         except DomainError as exc:
             problem = show_error(form, exc)
         else:
@@ -149,13 +157,14 @@ def booking_cancel(reference: str):
             return see_other(url_for("admin.booking_detail", reference=reference))
     preview = office.refund_preview(detail.booking, policy())
     return render_template("admin/booking_cancel.html", form=form, booking=detail.booking,
-                           preview=preview, problem=problem), 422 if problem else 200
+                           changes=detail.changes, preview=preview,
+                           problem=problem), 422 if problem else 200
 
 
 @bp.route("/bookings/<reference>/refund", methods=["GET", "POST"])
 @admin_required
 def booking_refund(reference: str):
-    detail = office.booking_detail(reference)
+    detail = _detail(reference)
     form = RefundForm()
     problem = None
     if request.method == "POST" and form.validate_on_submit() and is_confirmed():

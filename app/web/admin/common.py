@@ -1,16 +1,18 @@
-"""Small helpers every admin route module uses: who is acting, page-or-fragment
-responses, service errors shown next to form fields, and the confirm step."""
+"""Small helpers every admin route module uses: who is acting, service errors
+shown next to form fields, and the confirm step. Page-or-fragment answers and
+redirects are app.web.htmx's."""
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from flask import current_app, flash, make_response, redirect, render_template, request
+from flask import current_app, flash, request
 from flask_login import current_user
 
 from app.services.bookings.holds import BookingPolicy
 from app.services.core.errors import DomainError
 from app.validation import format_uk_phone
 from app.web.admin.blueprint import bp
+from app.web.htmx import keep_private
 
 NAV = (
     ("admin.dashboard", "Dashboard", ("admin.dashboard",)),
@@ -25,12 +27,8 @@ NAV = (
 )
 
 
-@bp.after_request
-def _private(response):
-    # Admin pages hold personal data and CSRF tokens: never cache or index them.
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Robots-Tag"] = "noindex, nofollow"
-    return response
+# Admin pages hold personal data and CSRF tokens: never cache or index them.
+keep_private(bp)
 
 
 @bp.app_context_processor
@@ -56,29 +54,6 @@ def actor_id() -> int:
 
 def policy() -> BookingPolicy:
     return BookingPolicy.from_config(current_app.config)
-
-
-def is_htmx() -> bool:
-    return (request.headers.get("HX-Request") == "true"
-            and request.headers.get("HX-History-Restore-Request") != "true")
-
-
-def page_or_fragment(page: str, fragment: str, *, status: int = 200, **context):
-    """The whole page, or only the part an HTMX request asked for."""
-    response = make_response(render_template(fragment if is_htmx() else page, **context), status)
-    response.vary.add("HX-Request")
-    return response
-
-
-def see_other(url: str):
-    """Redirect after a POST; an HTMX request is told to load the page itself."""
-    if is_htmx():
-        response = make_response("", 204)
-        response.headers["HX-Redirect"] = url
-    else:
-        response = redirect(url, code=303)
-    response.vary.add("HX-Request")
-    return response
 
 
 def is_confirmed() -> bool:

@@ -6,8 +6,9 @@ from flask import render_template, request, url_for
 from app.services.core import activity
 from app.web.access import admin_required
 from app.web.admin.blueprint import bp
-from app.web.admin.common import actor_id, flash_success, see_other
+from app.web.admin.common import actor_id, flash_success
 from app.web.admin.forms import CsrfForm
+from app.web.htmx import see_other
 
 
 @bp.get("/events")

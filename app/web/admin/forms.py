@@ -112,6 +112,8 @@ class VenueForm(FlaskForm):
 
 # -- sessions --------------------------------------------------------------------------------
 _S = timetable.RULES
+END_TIME_HINT = ("Each day ends at this time; a course of several days ends on its last "
+                 "day. Every day must give its share of the course's hours.")
 
 
 class SessionForm(FlaskForm):
@@ -124,7 +126,7 @@ class SessionForm(FlaskForm):
     start_time = StringField("Starts (UK time)", [Rule(_S["start_time"])],
                              render_kw={"type": "time", "class": "input--short"})
     end_time = StringField("Ends (UK time)", [Rule(_S["end_time"])],
-                           description="On the last day, for a course of several days.",
+                           description=END_TIME_HINT,
                            render_kw={"type": "time", "class": "input--short"})
     capacity = StringField("Seats", [Rule(_S["capacity"])],
                            description="Leave blank for the course's default.", render_kw=NUMBER)
@@ -143,6 +145,7 @@ class MoveSessionForm(FlaskForm):
     start_time = StringField("Starts (UK time)", [Rule(_S["start_time"])],
                              render_kw={"type": "time", "class": "input--short"})
     end_time = StringField("Ends (UK time)", [Rule(_S["end_time"])],
+                           description=END_TIME_HINT,
                            render_kw={"type": "time", "class": "input--short"})
 
 

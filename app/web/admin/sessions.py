@@ -2,7 +2,7 @@
 trainer edits, move, cancel."""
 from __future__ import annotations
 
-from flask import make_response, redirect, render_template, request, url_for
+from flask import redirect, render_template, request, url_for
 
 from app.services.catalogue import courses
 
@@ -13,19 +13,24 @@ from app.services.core.errors import DomainError
 from app.web.access import admin_required
 from app.web.admin.blueprint import bp
 from app.web.admin.common import (
-    actor_id, flash_error, flash_success, form_data, is_confirmed, is_htmx, page_or_fragment,
-    see_other, show_error,
+    actor_id, flash_error, flash_success, form_data, is_confirmed, show_error,
 )
 from app.web.admin.forms import (
     CancelSessionForm, CapacityForm, MoveSessionForm, SessionForm, TrainerAssignForm, options,
 )
 from app.web.formatting import pounds
+from app.web.htmx import is_htmx, page_or_fragment, render, see_other
+
+
+def _course_label(course) -> str:
+    days = f"{course.duration_days} day{'' if course.duration_days == 1 else 's'}"
+    return (f"{course.title} ({days}, {course.duration_hours} hours)"
+            + ("" if course.is_active else " (inactive)"))
 
 
 def _course_choices():
     return options([("", "Choose a course")] + [
-        (c.id, c.title + ("" if c.is_active else " (inactive)"))
-        for c in courses.all_courses()])
+        (c.id, _course_label(c)) for c in courses.all_courses()])
 
 
 def _venue_choices():
@@ -102,11 +107,9 @@ def _inline_response(template: str, session_id: int, form, problem, saved: bool)
             else:
                 form.trainer_id.choices = trainer_form.trainer_id.choices
                 trainer_form = form
-        response = make_response(render_template(
-            template, row=row, capacity_form=capacity_form, trainer_form=trainer_form,
-            problem=problem, saved=saved), 200 if saved else 422)
-        response.vary.add("HX-Request")
-        return response
+        return render(template, 200 if saved else 422, row=row,
+                      capacity_form=capacity_form, trainer_form=trainer_form,
+                      problem=problem, saved=saved)
     if saved:
         flash_success("Saved.")
     else:
@@ -160,6 +163,7 @@ def session_move(session_id: int):
                           "the new details.")
             return redirect(url_for("admin.session_detail", session_id=session_id), code=303)
     return render_template("admin/session_move.html", form=form, course_session=course_session,
+                           required_hours=timetable.required_hours_text(course_session.course),
                            problem=problem), 422 if request.method == "POST" else 200
 
 

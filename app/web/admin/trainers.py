@@ -8,9 +8,10 @@ from app.services.core.errors import DomainError
 from app.web.access import admin_required
 from app.web.admin.blueprint import bp
 from app.web.admin.common import (
-    actor_id, flash_error, flash_success, form_data, is_confirmed, see_other, show_error,
+    actor_id, flash_error, flash_success, form_data, is_confirmed, show_error,
 )
 from app.web.admin.forms import ConfirmForm, TrainerForm
+from app.web.htmx import see_other
 
 
 @bp.get("/trainers")

@@ -5,15 +5,15 @@ from __future__ import annotations
 from flask import render_template, request, url_for
 
 from app.services.bookings import waitlist as waitlist_service
-from app.services.core.inputs import page_number
+from app.validation.filters import page_number
 from app.services.core.errors import DomainError
 from app.web.access import admin_required
 from app.web.admin.blueprint import bp
 from app.web.admin.common import (
-    actor_id, flash_error, flash_success, form_data, is_confirmed, page_or_fragment, see_other,
-    show_error,
+    actor_id, flash_error, flash_success, form_data, is_confirmed, show_error,
 )
 from app.web.admin.forms import ConfirmForm, OfferForm, WaitlistEntryForm
+from app.web.htmx import page_or_fragment, see_other
 
 
 @bp.get("/waiting-lists")

@@ -5,15 +5,17 @@ per-field messages, 403 `invalid_token` for a wrong manage token.
 """
 from __future__ import annotations
 
-from flask import current_app, jsonify, request, url_for
+from flask import current_app, jsonify, request
 
 from app.models import Booking
 from app.services.bookings import idempotency
-from app.services.bookings.holds import BookingPolicy, cancel_booking, get_booking_by_link, hold_seats
+from app.services.bookings.holds import BookingPolicy, hold_seats
+from app.services.bookings.manage import Actor, cancel_booking
 from app.services.core.errors import InvalidInput
 from app.validation import ValidationFailed, parse_booking_request
 from app.web.api import bp
-from app.web.booking import manage_url, pay_url
+from app.web.links import site_links
+from app.web.signed_links import booking_from_link
 
 
 def _iso(value):
@@ -23,6 +25,7 @@ def _iso(value):
 def booking_to_json(booking: Booking) -> dict:
     """The booking as the API shows it to the holder of its manage token."""
     course_session = booking.session
+    links = site_links()
     return {
         "reference": booking.reference,
         "status": booking.status.value,
@@ -37,14 +40,14 @@ def booking_to_json(booking: Booking) -> dict:
             "ends_at": _iso(course_session.ends_at),
             "venue": {"name": course_session.venue.name, "town": course_session.venue.town,
                       "postcode": course_session.venue.postcode},
-            "url": url_for("public.session", session_id=course_session.id, _external=True),
+            "url": links.session_link(course_session.id),
         },
         "contact": {"name": booking.contact_name, "email": booking.contact_email,
                     "phone": booking.contact_phone, "postcode": booking.contact_postcode,
                     "company": booking.company},
         "attendees": [{"name": a.full_name, "email": a.email} for a in booking.attendees],
-        "manage_url": manage_url(booking.reference, external=True),
-        "payment_url": pay_url(booking.reference, external=True),
+        "manage_url": links.manage_link(booking.reference),
+        "payment_url": links.pay_link(booking.reference),
     }
 
 
@@ -56,8 +59,8 @@ def hold_to_json(booking: Booking) -> dict:
         "seats": booking.seats,
         "amount_pence": booking.amount_pence,
         "hold_expires_at": _iso(booking.hold_expires_at),
-        "manage_url": manage_url(booking.reference, external=True),
-        "payment_url": pay_url(booking.reference, external=True),
+        "manage_url": site_links().manage_link(booking.reference),
+        "payment_url": site_links().pay_link(booking.reference),
     }
 
 
@@ -96,18 +99,14 @@ def create_booking():
     return response
 
 
-def _booking_for_token(reference: str) -> Booking:
-    return get_booking_by_link(reference, request.args.get("token"),
-                               secret_key=current_app.config["SECRET_KEY"])
-
-
 @bp.get("/bookings/<reference>")
 def show_booking(reference: str):
-    return jsonify(booking_to_json(_booking_for_token(reference)))
+    return jsonify(booking_to_json(booking_from_link(reference)))
 
 
 @bp.post("/bookings/<reference>/cancel")
 def cancel(reference: str):
-    booking = _booking_for_token(reference)
+    booking = booking_from_link(reference)
     policy = BookingPolicy.from_config(current_app.config)
-    return jsonify(booking_to_json(cancel_booking(booking.reference, policy=policy)))
+    return jsonify(booking_to_json(cancel_booking(booking.reference, actor=Actor.customer(),
+                                                  policy=policy)))

@@ -19,12 +19,14 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from flask import current_app, jsonify, request, url_for
+from flask import jsonify, request
 
 from app.services.catalogue import listing
 from app.services.catalogue.listing import CourseView, SessionView
 from app.services.core.errors import InvalidInput
+from app.validation.filters import SESSION_SEARCH_PARAMS
 from app.web.api import bp
+from app.web.links import site_links
 
 CACHE_CONTROL = "public, max-age=30"
 
@@ -32,14 +34,6 @@ CACHE_CONTROL = "public, max-age=30"
 def iso_utc(value: datetime) -> str:
     """'2027-07-01T08:30:00Z'."""
     return value.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def absolute_url(endpoint: str, **values) -> str:
-    """An absolute URL, on PUBLIC_BASE_URL when it is configured."""
-    base = current_app.config.get("PUBLIC_BASE_URL")
-    if base:
-        return base.rstrip("/") + url_for(endpoint, **values)
-    return url_for(endpoint, _external=True, **values)
 
 
 def course_to_json(course: CourseView) -> dict:
@@ -52,7 +46,7 @@ def course_to_json(course: CourseView) -> dict:
         "duration_hours": course.duration_hours,
         "price_pence": course.price_pence,
         "certificate_validity_months": course.certificate_validity_months,
-        "url": absolute_url("public.course", slug=course.slug),
+        "url": site_links().course_link(course.slug),
     }
 
 
@@ -60,7 +54,7 @@ def session_to_json(session: SessionView) -> dict:
     """The API's session object (also used by the booking API)."""
     return {
         "id": session.id,
-        "url": absolute_url("public.session", session_id=session.id),
+        "url": site_links().session_link(session.id),
         "course": {"slug": session.course_slug, "title": session.course_title},
         "starts_at": iso_utc(session.starts_at),
         "ends_at": iso_utc(session.ends_at),
@@ -88,8 +82,8 @@ def _parse_search():
     """The search parameters, refusing unknown or repeated ones along with bad values."""
     fields = {}
     for name in request.args:
-        if name not in listing.SEARCH_PARAMS:
-            fields[name] = f"Unknown parameter. Use: {', '.join(listing.SEARCH_PARAMS)}."
+        if name not in SESSION_SEARCH_PARAMS:
+            fields[name] = f"Unknown parameter. Use: {', '.join(SESSION_SEARCH_PARAMS)}."
         elif len(request.args.getlist(name)) > 1:
             fields[name] = "Give this parameter once."
     try:

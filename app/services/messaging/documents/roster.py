@@ -6,10 +6,7 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from fpdf.fonts import FontFace
-
 from app.models import CourseSession
-from app.services.messaging.documents.pdf import FONT, BrandedPDF
 from app.services.core.provider import Provider
 from app.services.core.ukformat import uk_date, uk_time
 
@@ -40,6 +37,10 @@ def _session_line(course_session: CourseSession) -> str:
 
 def roster_pdf(course_session: CourseSession, lines: Sequence[RosterLine],
                provider: Provider) -> bytes:
+    from fpdf.fonts import FontFace  # fpdf2 loads with the first PDF (see the package doc)
+
+    from app.services.messaging.documents.pdf import FONT, BrandedPDF
+
     title = f"Roster: {course_session.course.title}"
     pdf = BrandedPDF(provider, title=title, orientation="L")
     pdf.add_page()
