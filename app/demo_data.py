@@ -36,6 +36,7 @@ from app.repositories import (
 )
 from app.services.staff.accounts import create_staff_user
 from app.services.bookings.holds import REFERENCE_ALPHABET, REFERENCE_LENGTH
+from app.services.catalogue.listing import CourseFacts
 from app.services.core.errors import InvalidState
 from app.validation import sanitize_html
 
@@ -46,16 +47,7 @@ LAST_DAY_OFFSET = 89  # ... and the last within three months
 
 
 @dataclass(frozen=True)
-class CourseSpec:
-    slug: str
-    title: str
-    category: str
-    summary: str
-    description_html: str
-    duration_days: int
-    duration_hours: int
-    price_pence: int
-    certificate_validity_months: int
+class CourseSpec(CourseFacts):
     sessions_in_quarter: int  # how many to schedule over the three months
     runs_on_saturdays: bool = False
 

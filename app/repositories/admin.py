@@ -3,8 +3,11 @@ booking search, the admin view of the timetable, trainer clashes, waiting
 lists, alerts and a booking's timeline."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from operator import eq, ge, lt
+from typing import Any
 
 from sqlalchemy import Select, func, or_, select, update
 
@@ -14,6 +17,22 @@ from app.models import (
 )
 from app.repositories.base import Repository
 from app.repositories.locks import lock_users
+
+
+def _where_given(stmt: Select, *filters: tuple[Any, Callable, object]) -> Select:
+    """`stmt` narrowed by each (column, operator, value) filter whose value was given."""
+    for column, compare, value in filters:
+        if value is not None:
+            stmt = stmt.where(compare(column, value))
+    return stmt
+
+
+def _owner_filters(course_id: int | None, venue_id: int | None,
+                   trainer_id: int | None) -> tuple[tuple[Any, Callable, object], ...]:
+    """Sessions of one course, at one venue or taught by one trainer (if given)."""
+    return ((CourseSession.course_id, eq, course_id),
+            (CourseSession.venue_id, eq, venue_id),
+            (CourseSession.trainer_id, eq, trainer_id))
 
 
 # -- bookings --------------------------------------------------------------------------
@@ -45,20 +64,14 @@ class AdminBookingRepository(Repository[Booking]):
                 Booking.contact_email.icontains(text, autoescape=True),
                 Booking.company.icontains(text, autoescape=True),
             ))
-        if criteria.status is not None:
-            stmt = stmt.where(Booking.status == criteria.status)
-        if criteria.session_id is not None:
-            stmt = stmt.where(Booking.session_id == criteria.session_id)
-        if criteria.course_id is not None:
-            stmt = stmt.where(CourseSession.course_id == criteria.course_id)
-        if criteria.starts_from is not None:
-            stmt = stmt.where(CourseSession.starts_at >= criteria.starts_from)
-        if criteria.starts_before is not None:
-            stmt = stmt.where(CourseSession.starts_at < criteria.starts_before)
-        if criteria.booked_from is not None:
-            stmt = stmt.where(Booking.created_at >= criteria.booked_from)
-        if criteria.booked_before is not None:
-            stmt = stmt.where(Booking.created_at < criteria.booked_before)
+        c = criteria
+        stmt = _where_given(stmt, (Booking.status, eq, c.status),
+                            (Booking.session_id, eq, c.session_id),
+                            (CourseSession.course_id, eq, c.course_id),
+                            (CourseSession.starts_at, ge, c.starts_from),
+                            (CourseSession.starts_at, lt, c.starts_before),
+                            (Booking.created_at, ge, c.booked_from),
+                            (Booking.created_at, lt, c.booked_before))
         return stmt.order_by(Booking.created_at.desc(), Booking.id.desc())
 
     def on_session(self, session_id: int, *, statuses=None) -> list[Booking]:
@@ -107,20 +120,13 @@ class AdminSessionRepository(Repository[CourseSession]):
 
     def search(self, criteria: AdminSessionCriteria) -> Select:
         """Every session (any status, deleted courses too), soonest first."""
-        stmt = select(CourseSession)
-        if criteria.course_id is not None:
-            stmt = stmt.where(CourseSession.course_id == criteria.course_id)
-        if criteria.venue_id is not None:
-            stmt = stmt.where(CourseSession.venue_id == criteria.venue_id)
-        if criteria.trainer_id is not None:
-            stmt = stmt.where(CourseSession.trainer_id == criteria.trainer_id)
-        if criteria.status is not None:
-            stmt = stmt.where(CourseSession.status == criteria.status)
-        if criteria.starts_from is not None:
-            stmt = stmt.where(CourseSession.starts_at >= criteria.starts_from)
-        if criteria.starts_before is not None:
-            stmt = stmt.where(CourseSession.starts_at < criteria.starts_before)
-        return stmt.order_by(CourseSession.starts_at, CourseSession.id)
+        c = criteria
+        return _where_given(
+            select(CourseSession), *_owner_filters(c.course_id, c.venue_id, c.trainer_id),
+            (CourseSession.status, eq, c.status),
+            (CourseSession.starts_at, ge, c.starts_from),
+            (CourseSession.starts_at, lt, c.starts_before),
+        ).order_by(CourseSession.starts_at, CourseSession.id)
 
     def trainer_clashes(self, trainer_id: int, starts_at: datetime, ends_at: datetime, *,
                         excluding: set[int] | frozenset[int] = frozenset()) -> list[CourseSession]:
@@ -140,12 +146,7 @@ class AdminSessionRepository(Repository[CourseSession]):
         """Scheduled sessions that have not ended yet, for one course, venue or trainer."""
         stmt = select(func.count()).select_from(CourseSession).where(
             CourseSession.status == SessionStatus.SCHEDULED, CourseSession.ends_at > now)
-        if course_id is not None:
-            stmt = stmt.where(CourseSession.course_id == course_id)
-        if venue_id is not None:
-            stmt = stmt.where(CourseSession.venue_id == venue_id)
-        if trainer_id is not None:
-            stmt = stmt.where(CourseSession.trainer_id == trainer_id)
+        stmt = _where_given(stmt, *_owner_filters(course_id, venue_id, trainer_id))
         return int(self.session.scalar(stmt) or 0)
 
     def upcoming_counts_by_trainer(self, trainer_ids: list[int], now: datetime) -> dict[int, int]:

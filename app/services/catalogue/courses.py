@@ -13,11 +13,11 @@ from functools import partial
 from sqlalchemy.exc import IntegrityError
 
 from app.models import Course, utcnow
-from app.repositories import Page, unit_of_work
-from app.repositories.admin import AdminCourseRepository, AdminSessionRepository
+from app.repositories import Page
+from app.repositories.admin import AdminCourseRepository
+from app.services.core.errors import InvalidInput
 from app.services.core.inputs import DEFAULT_PER_PAGE, parse
-from app.services.core.audit import record_audit, snapshot
-from app.services.core.errors import InvalidInput, InvalidState, NotFound
+from app.services.core.records import AuditedRecords, refuse_while_upcoming
 from app.validation import clean_text, sanitize_html
 from app.validation.admin import (
     slugify, validate_pounds, validate_slug, validate_title, validate_whole_number,
@@ -28,6 +28,9 @@ AUDITED_FIELDS = (
     "duration_hours", "price_pence", "certificate_validity_months", "default_capacity",
     "is_active", "deleted_at",
 )
+
+RECORDS = AuditedRecords(AdminCourseRepository, "course", AUDITED_FIELDS,
+                         not_found="We could not find that course.")
 
 # One rule per form field; the admin form's validators call the same ones.
 RULES = {
@@ -52,10 +55,8 @@ RULES = {
 # -- reading -----------------------------------------------------------------------------
 def list_courses(*, text: str | None = None, include_deleted: bool = False, page: int = 1,
                  per_page: int = DEFAULT_PER_PAGE) -> Page[Course]:
-    repo = AdminCourseRepository()
-    text = clean_text(text, field_label="search", max_length=100, required=False) if text else None
-    return repo.paginate(repo.search(text=text, include_deleted=include_deleted),
-                         page=page, per_page=per_page)
+    return RECORDS.search(text=text, include_deleted=include_deleted, page=page,
+                          per_page=per_page)
 
 
 def all_courses(*, include_inactive: bool = True) -> list[Course]:
@@ -66,10 +67,7 @@ def all_courses(*, include_inactive: bool = True) -> list[Course]:
 
 
 def get_course(course_id: int, *, include_deleted: bool = True) -> Course:
-    course = AdminCourseRepository().get(course_id, include_deleted=include_deleted)
-    if course is None:
-        raise NotFound("We could not find that course.")
-    return course
+    return RECORDS.get(course_id, include_deleted=include_deleted)
 
 
 def form_values(course: Course) -> dict[str, str]:
@@ -110,81 +108,44 @@ def create_course(actor_id: int, data: Mapping) -> Course:
     """Add a course from form values (price in pounds, description as rich HTML,
     which is sanitised). Active unless data["is_active"] is false."""
     values = _values(data)
-    repo = AdminCourseRepository()
-    if repo.slug_taken(values["slug"]):
+    if AdminCourseRepository().slug_taken(values["slug"]):
         raise _slug_taken(values["slug"])
     try:
-        with unit_of_work():
-            course = repo.add(Course(**values, is_active=bool(data.get("is_active", True))))
-            record_audit(actor_id, "course.create", "course", course.id,
-                         after=snapshot(course, AUDITED_FIELDS))
+        return RECORDS.create(actor_id,
+                              Course(**values, is_active=bool(data.get("is_active", True))))
     except IntegrityError:  # a concurrent create took the slug first
         raise _slug_taken(values["slug"]) from None
-    return course
 
 
 def update_course(actor_id: int, course_id: int, data: Mapping) -> Course:
     values = _values(data)
-    repo = AdminCourseRepository()
-    if repo.slug_taken(values["slug"], excluding=course_id):
+    if AdminCourseRepository().slug_taken(values["slug"], excluding=course_id):
         raise _slug_taken(values["slug"])
     try:
-        with unit_of_work():
-            course = get_course(course_id)
-            before = snapshot(course, AUDITED_FIELDS)
-            for name, value in values.items():
-                setattr(course, name, value)
-            repo.flush()
-            record_audit(actor_id, "course.update", "course", course.id,
-                         before=before, after=snapshot(course, AUDITED_FIELDS))
+        return RECORDS.update(actor_id, course_id, values)
     except IntegrityError:
         raise _slug_taken(values["slug"]) from None
-    return course
 
 
 def set_course_active(actor_id: int, course_id: int, is_active: bool) -> Course:
     """Deactivate (hide from the catalogue; existing sessions and bookings stay) or
     reactivate a course."""
-    with unit_of_work():
-        course = get_course(course_id)
-        if course.is_active == is_active:
-            return course
-        before = snapshot(course, AUDITED_FIELDS)
-        course.is_active = is_active
-        record_audit(actor_id, "course.activate" if is_active else "course.deactivate",
-                     "course", course.id, before=before, after=snapshot(course, AUDITED_FIELDS))
-    return course
+    return RECORDS.change(actor_id, course_id, "activate" if is_active else "deactivate",
+                          lambda course: setattr(course, "is_active", is_active),
+                          unless=lambda course: course.is_active == is_active)
 
 
 def delete_course(actor_id: int, course_id: int, *, now: datetime | None = None) -> Course:
     """Soft delete: hidden everywhere but the admin pages, restorable. Refused while
     the course has upcoming scheduled sessions (cancel or move them first)."""
     now = now or utcnow()
-    repo = AdminCourseRepository()
-    with unit_of_work():
-        course = get_course(course_id)
-        if course.is_deleted:
-            return course
-        upcoming = AdminSessionRepository().upcoming_count(now, course_id=course.id)
-        if upcoming:
-            noun = "session" if upcoming == 1 else "sessions"
-            raise InvalidState(f"{course.title} has {upcoming} upcoming {noun}. "
-                               f"Cancel them (or deactivate the course) before deleting it.")
-        before = snapshot(course, AUDITED_FIELDS)
-        repo.soft_delete(course)
-        record_audit(actor_id, "course.delete", "course", course.id,
-                     before=before, after=snapshot(course, AUDITED_FIELDS))
-    return course
+
+    def not_in_use(course: Course) -> None:
+        refuse_while_upcoming(now, lambda n: (
+            f"{course.title} has {n} upcoming {'session' if n == 1 else 'sessions'}. "
+            "Cancel them (or deactivate the course) before deleting it."), course_id=course.id)
+    return RECORDS.soft_delete(actor_id, course_id, check=not_in_use)
 
 
 def restore_course(actor_id: int, course_id: int) -> Course:
-    repo = AdminCourseRepository()
-    with unit_of_work():
-        course = get_course(course_id)
-        if not course.is_deleted:
-            return course
-        before = snapshot(course, AUDITED_FIELDS)
-        repo.restore(course)
-        record_audit(actor_id, "course.restore", "course", course.id,
-                     before=before, after=snapshot(course, AUDITED_FIELDS))
-    return course
+    return RECORDS.restore(actor_id, course_id)

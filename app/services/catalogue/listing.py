@@ -26,8 +26,10 @@ CALENDAR_MONTHS = 12
 
 # -- views ----------------------------------------------------------------------
 @dataclass(frozen=True)
-class CourseView:
-    id: int
+class CourseFacts:
+    """What the catalogue tells people about a course (as Course stores it); the
+    demo seed describes its courses with the same fields."""
+
     slug: str
     title: str
     category: str
@@ -37,6 +39,11 @@ class CourseView:
     duration_hours: int
     price_pence: int
     certificate_validity_months: int
+
+
+@dataclass(frozen=True)
+class CourseView(CourseFacts):
+    id: int
 
 
 @dataclass(frozen=True)

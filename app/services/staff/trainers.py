@@ -9,11 +9,16 @@ from datetime import datetime
 from app.models import Role, User, utcnow
 from app.repositories import unit_of_work
 from app.repositories.admin import AdminSessionRepository, StaffRepository
+from app.services.core.audit import snapshot
+from app.services.core.errors import InvalidInput, NotFound
+from app.services.core.records import AuditedRecords, refuse_while_upcoming
 from app.services.staff import accounts
-from app.services.core.audit import record_audit, snapshot
-from app.services.core.errors import InvalidInput, InvalidState, NotFound
 
 AUDITED_FIELDS = ("email", "full_name", "role", "is_active")
+
+# Trainer accounts are users: audited as "user" rows, with "trainer.*" actions.
+RECORDS = AuditedRecords(StaffRepository, "user", AUDITED_FIELDS,
+                         not_found="We could not find that trainer.", action_prefix="trainer")
 
 
 @dataclass(frozen=True)
@@ -46,8 +51,7 @@ def create_trainer(actor_id: int, data: Mapping) -> User:
         user = accounts.create_staff_user(data.get("email") or "", Role.TRAINER,
                                           data.get("password") or "",
                                           full_name=data.get("full_name") or None)
-        record_audit(actor_id, "trainer.create", "user", user.id,
-                     after=snapshot(user, AUDITED_FIELDS))
+        RECORDS.record(actor_id, "create", user)
     return user
 
 
@@ -61,13 +65,10 @@ def deactivate_trainer(actor_id: int, user_id: int, *, now: datetime | None = No
         if not user.is_active:
             return user
         StaffRepository().lock(user.id, now)  # no new assignment slips in meanwhile
-        upcoming = AdminSessionRepository().upcoming_count(now, trainer_id=user.id)
-        if upcoming:
-            noun = "session" if upcoming == 1 else "sessions"
-            raise InvalidState(f"{user.full_name} is teaching {upcoming} upcoming {noun}. "
-                               "Give them another trainer first.")
+        refuse_while_upcoming(now, lambda n: (
+            f"{user.full_name} is teaching {n} upcoming {'session' if n == 1 else 'sessions'}. "
+            "Give them another trainer first."), trainer_id=user.id)
         before = snapshot(user, AUDITED_FIELDS)
         user = accounts.deactivate_staff_user(user.email)
-        record_audit(actor_id, "trainer.deactivate", "user", user.id,
-                     before=before, after=snapshot(user, AUDITED_FIELDS))
+        RECORDS.record(actor_id, "deactivate", user, before=before)
     return user

@@ -9,9 +9,8 @@ from app.validation.filters import page_number
 from app.services.core.errors import DomainError
 from app.web.access import admin_required
 from app.web.admin.blueprint import bp
-from app.web.admin.common import (
-    actor_id, flash_error, flash_success, form_data, is_confirmed, show_error,
-)
+from app.web.admin.common import actor_id, flash_error, flash_success, form_data, show_error
+from app.web.admin.crud import confirm_page
 from app.web.admin.forms import ConfirmForm, OfferForm, WaitlistEntryForm
 from app.web.htmx import page_or_fragment, see_other
 
@@ -39,34 +38,36 @@ def waitlist(session_id: int):
     return _list_page(session_id)
 
 
+def _list_form_action(session_id: int, form_name: str, form, run, success):
+    """A form on the list page: on success flash and show the list again; a
+    refusal shows the list with the form and its errors."""
+    if form.validate_on_submit():
+        try:
+            entry = run(form)
+        except DomainError as exc:
+            return _list_page(session_id, **{form_name: form}, problem=show_error(form, exc),
+                              status=422 if exc.fields else exc.status)
+        flash_success(success(entry))
+        return see_other(url_for("admin.waitlist", session_id=session_id))
+    return _list_page(session_id, **{form_name: form}, status=422)
+
+
 @bp.post("/sessions/<int:session_id>/waiting-list")
 @admin_required
 def waitlist_add(session_id: int):
-    form = WaitlistEntryForm()
-    if form.validate_on_submit():
-        try:
-            entry = waitlist_service.add_entry(actor_id(), session_id, form_data(form))
-        except DomainError as exc:
-            return _list_page(session_id, entry_form=form, problem=show_error(form, exc),
-                              status=422 if exc.fields else exc.status)
-        flash_success(f"{entry.name} added to the waiting list.")
-        return see_other(url_for("admin.waitlist", session_id=session_id))
-    return _list_page(session_id, entry_form=form, status=422)
+    return _list_form_action(
+        session_id, "entry_form", WaitlistEntryForm(),
+        lambda form: waitlist_service.add_entry(actor_id(), session_id, form_data(form)),
+        lambda entry: f"{entry.name} added to the waiting list.")
 
 
 @bp.post("/sessions/<int:session_id>/waiting-list/offer-next")
 @admin_required
 def waitlist_offer_next(session_id: int):
-    form = OfferForm()
-    if form.validate_on_submit():
-        try:
-            entry = waitlist_service.offer_next(actor_id(), session_id, hours=form.hours.data)
-        except DomainError as exc:
-            return _list_page(session_id, offer_form=form, problem=show_error(form, exc),
-                              status=422 if exc.fields else exc.status)
-        flash_success(f"Seats offered to {entry.name}; they are being emailed a link to book.")
-        return see_other(url_for("admin.waitlist", session_id=session_id))
-    return _list_page(session_id, offer_form=form, status=422)
+    return _list_form_action(
+        session_id, "offer_form", OfferForm(),
+        lambda form: waitlist_service.offer_next(actor_id(), session_id, hours=form.hours.data),
+        lambda entry: f"Seats offered to {entry.name}; they are being emailed a link to book.")
 
 
 @bp.post("/waiting-list/<int:entry_id>/offer")
@@ -90,13 +91,11 @@ def waitlist_offer(entry_id: int):
 @admin_required
 def waitlist_remove(entry_id: int):
     entry = waitlist_service.get_entry(entry_id)
-    form = ConfirmForm()
-    if request.method == "POST" and form.validate_on_submit() and is_confirmed():
-        waitlist_service.remove(actor_id(), entry_id)
-        flash_success(f"{entry.name} removed from the waiting list.")
-        return see_other(url_for("admin.waitlist", session_id=entry.session_id))
-    return render_template(
-        "admin/confirm.html", form=form, title=f"Remove {entry.name} from the waiting list?",
+    back = url_for("admin.waitlist", session_id=entry.session_id)
+    return confirm_page(
+        lambda: waitlist_service.remove(actor_id(), entry_id),
+        done=back, success=f"{entry.name} removed from the waiting list.",
+        title=f"Remove {entry.name} from the waiting list?",
         message="They will not be offered seats on this session.",
         action=url_for("admin.waitlist_remove", entry_id=entry_id), button="Yes, remove",
-        back=url_for("admin.waitlist", session_id=entry.session_id))
+        back=back)
