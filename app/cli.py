@@ -258,9 +258,8 @@ def payments_retry_command() -> None:
     Safe to run often and from several processes; the scheduler's payments-retry
     job does the same every 2 minutes."""
     from app.services import payments
-    from app.web.checkout import checkout_links
 
-    report = payments.run_retries(checkout_links)
+    report = payments.run_retries()
     click.echo(f"payments retry: {report.summary()}.")
 
 

@@ -274,3 +274,46 @@ def timetable_filters_from_query(params: Mapping, *, statuses: Mapping[str, str]
                             trainer_id=optional_id(params.get("trainer")), status=status,
                             date_from=first, date_to=last,
                             page=page_number(params.get("page"))), problems
+
+
+# -- the admin booking search ----------------------------------------------------------------
+BOOKING_DATE_FIELDS = {"course": "Course date", "booked": "Date booked"}
+
+
+@dataclass(frozen=True)
+class BookingFilters:
+    """Free text, status, session and a date range over the course date or the
+    date booked (`date_field`)."""
+
+    text: str = ""
+    status: str = ""
+    session_id: int | None = None
+    date_field: str = "course"
+    date_from: date | None = None
+    date_to: date | None = None
+    page: int = 1
+
+    def query_params(self, **overrides) -> dict[str, str]:
+        return query_params({
+            "q": self.text, "status": self.status, "session": self.session_id,
+            "dates": self.date_field, "from": self.date_from, "to": self.date_to,
+            "page": self.page,
+        }, defaults={"dates": "course"}, **overrides)
+
+
+def booking_filters_from_query(params: Mapping, *, statuses: Mapping[str, str]) -> tuple[
+        BookingFilters, dict[str, str]]:
+    first, last, problems = parse_date_range(params)
+    text = search_text(params, problems)
+    status = choice(params, "status", statuses, problems, message="Choose a status from the list.")
+    date_field = choice(params, "dates", BOOKING_DATE_FIELDS, problems,
+                        message="Choose course date or date booked.", default="course")
+    session_id = None
+    try:
+        session_id = validate_record_id(params.get("session"), field_label="session",
+                                        required=False)
+    except FieldError as exc:
+        problems["session"] = exc.message
+    return BookingFilters(text=text, status=status, session_id=session_id,
+                          date_field=date_field, date_from=first, date_to=last,
+                          page=page_number(params.get("page"))), problems

@@ -35,21 +35,13 @@ def _signed(endpoint: str, reference: str) -> str:
     return url_for(endpoint, reference=reference, token=site_links().token(reference))
 
 
-def checkout_links(reference: str) -> payments.CheckoutLinks:
-    """Where the provider returns the customer (absolute, on PUBLIC_BASE_URL): the
-    "confirming" page after paying, the hold page (seats still held) after
-    cancelling at the provider."""
-    links = site_links()
-    return payments.CheckoutLinks(success_url=links.payment_received_link(reference),
-                                  cancel_url=links.pay_link(reference))
-
-
 def begin_checkout(reference: str):
     """The response to "Pay": a redirect to the provider's checkout page, or to the
     "card payments are paused" page when the provider is down. HoldExpired and
     InvalidState are left to the caller."""
     try:
-        started = payments.start_checkout(reference, checkout_links(reference))
+        started = payments.start_checkout(reference,
+                                          payments.checkout_links(reference, site_links()))
     except payments.CardPaymentsPaused:
         return redirect(_signed("checkout.paused", reference), code=303)
     if started.checkout_url is None:  # nothing to pay

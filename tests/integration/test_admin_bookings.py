@@ -4,13 +4,14 @@ corrections past the cut-off, atomic transfers under concurrency, cancellations
 with the refund staff choose, refunds and bookings paid by invoice or bank transfer."""
 from datetime import datetime, timedelta, timezone
 
+import icalendar
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from app.extensions import db
 from app.models import (
-    Booking, BookingStatus, OutboxEvent, Payment, PaymentStatus, Refund, RefundStatus,
-    SessionStatus, utcnow,
+    Booking, BookingStatus, CourseSession, OutboxEvent, Payment, PaymentStatus, Refund,
+    RefundStatus, SessionStatus, utcnow,
 )
 from app.services.background import dispatcher
 from app.services.bookings import holds as booking_service
@@ -525,3 +526,35 @@ def test_transfer_email_says_it_moved_from_one_date_and_town_to_the_other(
     titles = {e.title: e.detail for e in detail_of(booking, admin_user).timeline}
     assert titles["Transferred to another date"] == (
         f"From 10 July {year}, Leeds to 20 August {year}, York")
+
+
+def _calendar_event(email):
+    [(name, content, _)] = [a for a in email.attachments if a[0].endswith(".ics")]
+    return icalendar.Calendar.from_ical(content).walk("VEVENT")[0]
+
+
+def test_the_transfer_calendar_file_moves_the_booked_event_instead_of_adding_another(
+        app, admin_user, outbox):
+    course = CourseFactory()
+    source = SessionFactory(course=course)
+    target = SessionFactory(course=course, starts_at=source.starts_at + timedelta(days=14),
+                            ends_at=source.ends_at + timedelta(days=14))
+    booking = paid_booking(source.id)
+    booked_at = utcnow() - timedelta(hours=1)  # booked and confirmed an hour ago
+    db.session.execute(update(Booking).where(Booking.id == booking.id)
+                       .values(updated_at=booked_at))
+    db.session.execute(update(CourseSession).where(CourseSession.id.in_([source.id, target.id]))
+                       .values(updated_at=booked_at))
+    db.session.commit()
+    deliver_all()
+    [confirmation] = outbox
+    outbox.clear()
+    manage.transfer_booking(booking.reference, target.id, actor=staff(admin_user))
+    deliver_all()
+    deliver_all()
+    [moved] = outbox
+    before, after = _calendar_event(confirmation), _calendar_event(moved)
+    assert str(after["UID"]) == str(before["UID"])  # the same event, updated
+    assert int(after["SEQUENCE"]) > int(before["SEQUENCE"])
+    assert after.decoded("DTSTART") == target.starts_at
+    assert "moves the event in your calendar to the new date" in moved.body

@@ -48,6 +48,18 @@ def try_to_pay(booking: Booking) -> bool:
     return True
 
 
+def paid_then_cancelled(client, stripe_server) -> Booking:
+    """A booking paid by card (confirmed by the webhook) that its customer then
+    cancelled: a refund is owed."""
+    booking = held()
+    payments.start_checkout(booking.reference, LINKS)
+    checkout_id = db.session.scalars(select(Payment.provider_checkout_id)).one()
+    post_event(client, event("checkout.session.completed",
+                             stripe_server.complete_session(checkout_id)))
+    manage.cancel_booking(booking.reference, actor=manage.Actor.customer(), policy=BookingPolicy())
+    return booking
+
+
 def breaker():
     return payments.runtime().breakers.payments
 
@@ -174,12 +186,7 @@ def test_the_retry_command_runs_every_queue(app, stripe_server):
 
 def test_refunds_have_their_own_breaker_and_are_queued_while_it_is_open(app, client,
                                                                          stripe_server):
-    booking = held()
-    payments.start_checkout(booking.reference, LINKS)
-    checkout_id = db.session.scalars(select(Payment.provider_checkout_id)).one()
-    post_event(client, event("checkout.session.completed",
-                             stripe_server.complete_session(checkout_id)))
-    manage.cancel_booking(booking.reference, actor=manage.Actor.customer(), policy=BookingPolicy())
+    booking = paid_then_cancelled(client, stripe_server)
 
     refunds_breaker = payments.runtime().breakers.refunds
     refunds_breaker.force_open_since(datetime.now(timezone.utc))
@@ -222,12 +229,7 @@ def test_the_worker_sends_the_payment_link_itself_once_stripe_is_back(app, strip
 
 def test_the_payments_retry_job_retries_a_queued_refund_once_per_slot(app, client,
                                                                       stripe_server):
-    booking = held()
-    payments.start_checkout(booking.reference, LINKS)
-    checkout_id = db.session.scalars(select(Payment.provider_checkout_id)).one()
-    post_event(client, event("checkout.session.completed",
-                             stripe_server.complete_session(checkout_id)))
-    manage.cancel_booking(booking.reference, actor=manage.Actor.customer(), policy=BookingPolicy())
+    booking = paid_then_cancelled(client, stripe_server)
     payments.runtime().breakers.refunds.force_open_since(datetime.now(timezone.utc))
     assert payments.refund_cancellation(booking.reference).status == RefundStatus.PENDING
     payments.runtime().breakers.refunds.force_open_since(

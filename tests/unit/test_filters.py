@@ -7,12 +7,14 @@ from datetime import date
 import pytest
 
 from app.validation.filters import (
-    ActivityFilters, SessionSearch, TimetableFilters, activity_filters_from_query, query_params,
-    session_search_from_query, timetable_filters_from_query,
+    ActivityFilters, BookingFilters, SessionSearch, TimetableFilters, activity_filters_from_query,
+    booking_filters_from_query, query_params, session_search_from_query,
+    timetable_filters_from_query,
 )
 
 ENTITY_TYPES = {"": "Everything", "booking": "Bookings", "alert": "Alerts"}
 STATUSES = {"": "Any status", "scheduled": "Scheduled", "cancelled": "Cancelled"}
+BOOKING_STATUSES = {"": "Any status", "held": "Held", "confirmed": "Confirmed"}
 TODAY = date(2027, 3, 10)
 
 
@@ -74,3 +76,29 @@ def test_a_bad_filter_is_dropped_with_a_message_naming_it():
         {"status": "lost", "from": "31/02/2027", "course": "x"}, statuses=STATUSES, today=TODAY)
     assert filters == TimetableFilters()
     assert set(problems) == {"status", "from"}
+
+
+@pytest.mark.parametrize("filters", [
+    BookingFilters(),
+    BookingFilters(text="Priya", status="confirmed", session_id=12, date_field="booked",
+                   date_from=date(2027, 1, 1), date_to=date(2027, 1, 31), page=3),
+    BookingFilters(date_field="course", date_to=date(2027, 2, 1)),
+])
+def test_booking_filters_read_back_from_their_query_params(filters):
+    read, problems = booking_filters_from_query(filters.query_params(),
+                                                statuses=BOOKING_STATUSES)
+    assert (read, problems) == (filters, {})
+
+
+def test_booking_filters_leave_the_course_date_and_page_one_out_of_links():
+    assert BookingFilters(text="x", date_field="course", page=1).query_params() == {"q": "x"}
+    assert BookingFilters(date_field="booked", page=2).query_params(page=None) == {
+        "dates": "booked"}
+
+
+def test_a_bad_booking_filter_is_dropped_with_a_message_naming_it():
+    filters, problems = booking_filters_from_query(
+        {"status": "lost", "dates": "paid", "session": "abc", "to": "2027-13-01"},
+        statuses=BOOKING_STATUSES)
+    assert filters == BookingFilters()
+    assert set(problems) == {"status", "dates", "session", "to"}

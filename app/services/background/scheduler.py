@@ -49,7 +49,6 @@ from app.repositories.notifications import JobRunRepository
 from app.repositories.recipients import RecipientRepository
 from app.services import payments
 from app.services.bookings import holds as booking
-from app.services.core import links
 from app.services.messaging import notifications
 from app.services.background import retention
 from app.services.core.ukformat import LONDON, london
@@ -86,12 +85,7 @@ def expire_holds_job(now: datetime, config: Mapping) -> dict:
 
 def payments_retry_job(now: datetime, config: Mapping) -> dict:
     """Everything that waits for the card provider, as ``flask payments retry``."""
-    site = links.current()
-    report = payments.run_retries(
-        lambda reference: payments.CheckoutLinks(
-            success_url=site.payment_received_link(reference),
-            cancel_url=site.pay_link(reference)),
-        now=now)
+    report = payments.run_retries(now=now)
     attempts = report.refund_attempts
     return {"payment_links_sent": report.checkouts.links_sent,
             "checkouts_still_paused": report.checkouts.still_paused,

@@ -228,7 +228,8 @@ def rename_attendees(reference: str, names: Mapping[int, object], *, actor: Acto
 
     `names` maps an attendee's position in the booking to the new name; unknown
     positions are ignored. Customers may do this up to the policy's cut-off,
-    staff until the course starts; a name on an issued certificate never changes.
+    staff until the session is completed; a name on an issued certificate never
+    changes.
     """
     now = now or utcnow()
     with unit_of_work():
@@ -276,9 +277,10 @@ def transfer_booking(reference: str, target_session_id: object, *, actor: Actor,
     """Move a live booking, all its seats, to another scheduled, not yet started
     session of the same course, in one transaction.
 
-    Both sessions' seat locks are taken in ascending id order (so two transfers
-    in opposite directions, or a transfer and a hold, never deadlock), then the
-    booking is read again and the target's seats counted after the lock: the
+    Both sessions' seat locks are taken together (app.repositories.locks takes
+    them in ascending id order, so two transfers in opposite directions, or a
+    transfer and a hold, never deadlock), then the sessions and the booking are
+    read again and the target's seats counted after the lock: the
     source only loses seats and the target gains them only if they are free.
     SeatsUnavailable if they are not. BookingTransferred carries where the
     booking was and where it is now, for the customer's email.
@@ -292,12 +294,10 @@ def transfer_booking(reference: str, target_session_id: object, *, actor: Actor,
         raise InvalidInput(message, fields={"session_id": message})
     sessions, bookings = SessionRepository(), BookingRepository()
     with unit_of_work():
-        locked = {}
-        for session_id in sorted((source_id, target_id)):
-            locked[session_id] = sessions.lock_and_get(session_id)
-            if locked[session_id] is None:
-                raise NotFound("We could not find that session.",
-                               fields={"session_id": "Choose a session from the list."})
+        if not sessions.lock(source_id, target_id):
+            raise NotFound("We could not find that session.",
+                           fields={"session_id": "Choose a session from the list."})
+        source, target = sessions.get_fresh(source_id), sessions.get_fresh(target_id)
         bookings.refresh(booking)
         if booking.session_id != source_id:
             raise InvalidState("Someone else moved this booking a moment ago. "
@@ -305,7 +305,6 @@ def transfer_booking(reference: str, target_session_id: object, *, actor: Actor,
         refused = _why_not_transfer(booking, actor, now)
         if refused:
             raise InvalidState(refused)
-        source, target = locked[source_id], locked[target_id]
         if target.course_id != source.course_id:
             message = "Choose a session of the same course."
             raise InvalidInput(message, fields={"session_id": message})

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from functools import partial
 
 from app.models import Booking, BookingStatus, utcnow
@@ -21,21 +21,23 @@ from app.repositories.admin import AdminBookingRepository, AdminSessionRepositor
 from app.repositories.payments import PaymentRepository, RefundRepository
 from app.services.bookings.holds import BookingPolicy, get_booking, hold_seats
 from app.services.bookings.manage import (
-    AUDITED_FIELDS, SESSION_RULE, Actor, Changes, RefundRule, allowed_changes, refund_due,
+    AUDITED_FIELDS, Actor, Changes, RefundRule, allowed_changes, refund_due,
 )
 from app.services.core import events
 from app.services.core.audit import record_audit, search_audit, snapshot
 from app.services.core.errors import InvalidInput, InvalidState
 from app.services.core.inputs import DEFAULT_PER_PAGE, checked
-from app.validation.filters import london_day_bounds, page_number, parse_date_range
 from app.services.core.ukformat import pounds, uk_short_date
 from app.services.payments import refunds as payment_refunds
 from app.services.payments.checkout import OFFLINE_METHODS, mark_paid_offline
-from app.validation import FieldError, ValidationFailed, clean_text, parse_booking_request
+from app.validation import FieldError, ValidationFailed, parse_booking_request
 from app.validation.admin import validate_choice, validate_notes, validate_pounds
+from app.validation.filters import (
+    BOOKING_DATE_FIELDS, BookingFilters, booking_filters_from_query, london_day_bounds,
+)
 
 STATUS_FILTERS = {"": "Any status", **{s.value: s.value.capitalize() for s in BookingStatus}}
-DATE_FIELDS = {"course": "Course date", "booked": "Date booked"}
+DATE_FIELDS = BOOKING_DATE_FIELDS
 REFUND_CHOICES = {RefundRule.POLICY.value: "What the cancellation policy allows",
                   RefundRule.FULL.value: "A full refund", RefundRule.NONE.value: "No refund"}
 SESSION_EVENT_TYPES = (events.SESSION_CHANGED, events.SESSION_CANCELLED)
@@ -48,68 +50,16 @@ REFUND_AMOUNT_RULE = partial(validate_pounds, field_label="refund amount", requi
 
 # -- search ---------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class BookingFilters:
-    text: str = ""
-    status: str = ""
-    session_id: int | None = None
-    date_field: str = "course"
-    date_from: date | None = None
-    date_to: date | None = None
-    page: int = 1
-
-    def query_params(self, **overrides) -> dict[str, str]:
-        params = {
-            "q": self.text, "status": self.status, "session": self.session_id,
-            "dates": self.date_field if self.date_field != "course" else None,
-            "from": self.date_from.isoformat() if self.date_from else None,
-            "to": self.date_to.isoformat() if self.date_to else None,
-            "page": self.page,
-        }
-        params.update(overrides)
-        if str(params.get("page")) == "1":
-            del params["page"]
-        return {k: str(v) for k, v in params.items() if v not in (None, "")}
-
-
-@dataclass(frozen=True)
 class BookingTable:
     filters: BookingFilters
     results: Page[Booking]
     problems: dict[str, str] = field(default_factory=dict)
 
 
-def parse_filters(params: Mapping) -> tuple[BookingFilters, dict[str, str]]:
-    """Search and filters from a query string; a bad value is dropped with a message."""
-    first, last, problems = parse_date_range(params)
-    try:
-        text = clean_text(params.get("q"), field_label="search", max_length=100,
-                          required=False) or ""
-    except FieldError as exc:
-        problems["q"] = exc.message
-        text = ""
-    status = params.get("status") or ""
-    if status not in STATUS_FILTERS:
-        problems["status"] = "Choose a status from the list."
-        status = ""
-    date_field = params.get("dates") or "course"
-    if date_field not in DATE_FIELDS:
-        problems["dates"] = "Choose course date or date booked."
-        date_field = "course"
-    session_id = None
-    if params.get("session"):
-        try:
-            session_id = SESSION_RULE(params.get("session"))
-        except FieldError as exc:
-            problems["session"] = exc.message
-    return BookingFilters(text=text, status=status, session_id=session_id,
-                          date_field=date_field, date_from=first, date_to=last,
-                          page=page_number(params.get("page"))), problems
-
-
 def search_bookings(params: Mapping, *, per_page: int = DEFAULT_PER_PAGE) -> BookingTable:
     """Bookings by reference, contact name, email or company, filtered by status,
     session and a date range (course date or date booked), newest first."""
-    filters, problems = parse_filters(params)
+    filters, problems = booking_filters_from_query(params, statuses=STATUS_FILTERS)
     lower, upper = london_day_bounds(filters.date_from, filters.date_to)
     by_course = filters.date_field == "course"
     criteria = BookingCriteria(

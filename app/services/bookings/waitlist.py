@@ -125,7 +125,7 @@ def _make_offer(actor_id: int, entry: WaitlistEntry, hours: int, now: datetime) 
     entry.status = WaitlistStatus.OFFERED
     entry.offered_at = now
     entry.offer_expires_at = now + timedelta(hours=hours)
-    WaitlistRepository().session.flush()
+    WaitlistRepository().flush()
     events.record_event(events.WAITLIST_OFFER_MADE, entry.id, {
         "entry_id": entry.id, "email": entry.email, "name": entry.name,
         "session_id": entry.session_id, "seats": entry.seats,

@@ -22,7 +22,7 @@ from datetime import datetime
 
 from app.services.payments.breakers import Breakers, ConcurrentCircuitBreaker
 from app.services.payments.checkout import (
-    CheckoutLinks, CheckoutRetryReport, CheckoutStart, PaymentProgress,
+    CheckoutLinks, CheckoutRetryReport, CheckoutStart, PaymentProgress, checkout_links,
     mark_paid_offline, payment_progress, retry_queued_checkouts, start_checkout, sync_checkout,
 )
 from app.services.payments.errors import (
@@ -36,10 +36,10 @@ from app.services.payments.runtime import breaker_states, init_app, runtime
 from app.services.payments.webhooks import WebhookOutcome, receive as receive_webhook
 
 __all__ = [
-    "Breakers", "CardPaymentsPaused", "CheckoutLinks", "CheckoutRetryReport",
-    "CheckoutStart", "ConcurrentCircuitBreaker", "InvalidWebhookSignature", "PaymentProgress",
-    "RefundAttempt", "RetryReport", "WebhookOutcome", "WebhooksPaused", "attempt_refund",
-    "breaker_states", "create_missing_cancellation_refunds", "init_app", "mark_paid_offline",
+    "Breakers", "CardPaymentsPaused", "CheckoutLinks", "CheckoutRetryReport", "CheckoutStart",
+    "ConcurrentCircuitBreaker", "InvalidWebhookSignature", "PaymentProgress", "RefundAttempt",
+    "RetryReport", "WebhookOutcome", "WebhooksPaused", "attempt_refund", "breaker_states",
+    "checkout_links", "create_missing_cancellation_refunds", "init_app", "mark_paid_offline",
     "payment_progress", "receive_webhook", "refund_booking", "refund_cancellation", "refunds_for",
     "retry_due_refunds", "retry_queued_checkouts", "run_retries", "runtime", "start_checkout",
     "sync_checkout",
@@ -65,11 +65,12 @@ class RetryReport:
                 f"{waiting} to retry)")
 
 
-def run_retries(links_for, *, now: datetime | None = None) -> RetryReport:
+def run_retries(*, now: datetime | None = None) -> RetryReport:
     """One pass of everything that waits for the provider: queued checkouts (payment
-    links), missing cancellation refunds, and due refund attempts. Safe to run twice
-    or from several processes (every step claims its row first). For the
-    ``payments retry`` command and the scheduler."""
-    checkouts = retry_queued_checkouts(links_for, now=now)
+    links, returning to `checkout_links`), missing cancellation refunds, and due
+    refund attempts. Safe to run twice or from several processes (every step claims
+    its row first). The scheduler's payments-retry job and the ``payments retry``
+    command both run exactly this."""
+    checkouts = retry_queued_checkouts(now=now)
     created = create_missing_cancellation_refunds()
     return RetryReport(checkouts, created, retry_due_refunds(now=now))

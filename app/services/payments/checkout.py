@@ -21,15 +21,17 @@ would be refused; after that a fresh attempt (row and key) replaces it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from app.models import Booking, BookingStatus, Payment, PaymentStatus, Severity, utcnow
-from app.repositories import BookingRepository, SessionRepository, unit_of_work
+from app.repositories import unit_of_work
 from app.repositories.payments import PaymentRepository, RefundRepository
 from app.services.core import events
 from app.services.core.alerts import raise_alert
-from app.services.bookings.holds import confirm_booking, get_booking
+from app.services.bookings.holds import confirm_booking, get_booking, lock_booking
+from app.services.core.links import Links, current as current_links
 from app.services.core.errors import HoldExpired, InvalidInput, InvalidState, PaymentUnavailable
 from app.services.payments import refunds, settlement
 from app.services.payments.errors import CardPaymentsPaused
@@ -53,10 +55,20 @@ OFFLINE_METHODS = {"invoice": "Paid by invoice", "bank_transfer": "Paid by bank 
 
 @dataclass(frozen=True)
 class CheckoutLinks:
-    """Where the provider sends the customer back (absolute URLs, built by the web layer)."""
+    """Where the provider sends the customer back (absolute URLs)."""
 
     success_url: str
     cancel_url: str
+
+
+def checkout_links(reference: str, site: Links | None = None) -> CheckoutLinks:
+    """The return URLs of a booking's checkout, on PUBLIC_BASE_URL: the "confirming"
+    page after paying, the hold page (seats still held) after cancelling at the
+    provider. The pay button and the retry job both use these; `site` defaults to
+    the installed app.services.core.links."""
+    site = site or current_links()
+    return CheckoutLinks(success_url=site.payment_received_link(reference),
+                         cancel_url=site.pay_link(reference))
 
 
 @dataclass(frozen=True)
@@ -64,13 +76,6 @@ class CheckoutStart:
     checkout_url: str | None      # None when nothing is due and the booking is confirmed
     payment_id: int | None
     is_reused: bool = False
-
-
-def _lock_booking(reference: str) -> Booking:
-    booking = get_booking(reference)
-    SessionRepository().lock(booking.session_id)
-    BookingRepository().refresh(booking)
-    return booking
 
 
 def _check_payable(booking: Booking, now: datetime) -> None:
@@ -133,7 +138,7 @@ def start_checkout(reference: str, links: CheckoutLinks, *, now: datetime | None
     gateway = runtime().gateway
     payments = PaymentRepository()
     with unit_of_work():
-        booking = _lock_booking(reference)
+        booking = lock_booking(reference)
         _check_payable(booking, now)
         if booking.amount_pence == 0:
             confirm_booking(reference, now=now, payment_note="No charge")
@@ -255,11 +260,11 @@ class CheckoutRetryReport:
     expired: int = 0
 
 
-def retry_queued_checkouts(links_for, *, now: datetime | None = None,
-                           limit: int = 100) -> CheckoutRetryReport:
+def retry_queued_checkouts(links_for: Callable[[str], CheckoutLinks] = checkout_links, *,
+                           now: datetime | None = None, limit: int = 100) -> CheckoutRetryReport:
     """Try again the checkouts that could not be started while the provider was
     down; each that works records PaymentLinkReady (the customer is emailed the
-    link). `links_for(reference) -> CheckoutLinks` builds the return URLs.
+    link). `links_for(reference)` builds the return URLs (`checkout_links`).
     Queued attempts whose hold has lapsed are closed (HoldExpired tells the customer)."""
     now = now or utcnow()
     payments = PaymentRepository()
@@ -291,7 +296,7 @@ def mark_paid_offline(reference: str, method: str, *, note: str | None = None,
         raise InvalidInput(fields={"method": "Choose invoice or bank transfer."})
     now = now or utcnow()
     with unit_of_work():
-        booking = _lock_booking(reference)
+        booking = lock_booking(reference)
         if booking.status == BookingStatus.CONFIRMED:
             raise InvalidState("This booking is already confirmed.")
         PaymentRepository().add(Payment(

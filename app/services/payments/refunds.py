@@ -45,11 +45,11 @@ from app.models import (
     Booking, BookingStatus, OutboxEvent, Payment, PaymentStatus, Refund, RefundStatus, Severity,
     utcnow,
 )
-from app.repositories import BookingRepository, SessionRepository, unit_of_work
+from app.repositories import SessionRepository, unit_of_work
 from app.repositories.payments import PaymentRepository, RefundRepository
 from app.services.core import events
 from app.services.core.alerts import raise_alert
-from app.services.bookings.holds import get_booking
+from app.services.bookings.holds import get_booking, lock_booking
 from app.services.core.errors import InvalidInput, InvalidState
 from app.services.payments.gateway import (
     GatewayRejected, GatewayUnavailable, RefundRequest, RefundResult,
@@ -146,13 +146,6 @@ def create_refund_row(booking: Booking, payment: Payment | None, amount_pence: i
         refund.idempotency_key = f"refund-{booking.reference}-{refund.id}"
         repo.flush()
     return refund
-
-
-def _lock_booking(reference: str) -> Booking:
-    booking = get_booking(reference)
-    SessionRepository().lock(booking.session_id)
-    BookingRepository().refresh(booking)
-    return booking
 
 
 # -- the provider call ------------------------------------------------------------------------
@@ -304,7 +297,7 @@ def refund_cancellation(reference: str, *, now: datetime | None = None) -> Refun
     """
     now = now or utcnow()
     with unit_of_work():
-        booking = _lock_booking(reference)
+        booking = lock_booking(reference)
         if booking.status != BookingStatus.CANCELLED or booking.refund_due_pence <= 0:
             return None
         payment = card_payment_for(booking)
@@ -339,7 +332,7 @@ def refund_booking(reference: str, amount_pence: int | None = None, *,
     (cancel it separately). InvalidInput for a bad amount."""
     now = now or utcnow()
     with unit_of_work():
-        booking = _lock_booking(reference)
+        booking = lock_booking(reference)
         payment = card_payment_for(booking)
         if payment is None:
             raise InvalidState("This booking has no card payment left to refund.")

@@ -21,7 +21,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 
-from app.services.bookings import office, waitlist
+from app.services.bookings import manage, office, waitlist
 from app.services.catalogue import courses, timetable, venues
 from app.services.staff.auth import password_problem
 from app.validation import FieldError, validate_email, validate_person_name
@@ -175,7 +175,7 @@ class RefundForm(ConfirmForm):
 
 
 class TransferForm(FlaskForm):
-    session_id = SelectField("Move to", [Rule(office.SESSION_RULE)],
+    session_id = SelectField("Move to", [Rule(manage.SESSION_RULE)],
                              validate_choice=False)
 
 
@@ -195,7 +195,7 @@ class ManualBookingForm(PaymentMethodMixin, FlaskForm):
     """Session, payment method and note; the contact and attendee fields are the
     public booking form's (app.web.forms), validated by the booking rules."""
 
-    session_id = SelectField("Session", [Rule(office.SESSION_RULE)],
+    session_id = SelectField("Session", [Rule(manage.SESSION_RULE)],
                              validate_choice=False)
     seats = SelectField("Number of seats", validate_choice=False)
 

@@ -15,6 +15,7 @@ from app.services.core.ukformat import LONDON, london
 
 PRODID = "-//React Fast Training//Course bookings//EN"
 UID_DOMAIN = "reactfasttraining.co.uk"
+SEQUENCE_EPOCH = datetime(2020, 1, 1, tzinfo=timezone.utc)
 
 
 def london_vtimezone() -> icalendar.Timezone:
@@ -38,6 +39,24 @@ def london_vtimezone() -> icalendar.Timezone:
     return tz
 
 
+def event_uid(booking: Booking) -> str:
+    """One calendar event per booking, whatever session it is on, so that the file
+    sent after a transfer (or a moved session) updates the customer's event
+    instead of adding a second one."""
+    return f"booking-{booking.reference}@{UID_DOMAIN}"
+
+
+def event_sequence(booking: Booking) -> int:
+    """Each later version of the event must carry a higher SEQUENCE, or calendar
+    clients keep the old one. A change to the booking (a transfer, a cancellation)
+    or to its session (a new time or venue) moves its row's updated_at forward,
+    and a transfer's booking row is written after every earlier version's rows;
+    so the later of the two, in seconds, only grows. Counted from SEQUENCE_EPOCH,
+    not 1970, to stay a 32-bit integer (as RFC 5545 defines it) past 2038."""
+    latest = max(booking.updated_at, booking.session.updated_at)
+    return max(0, int((latest - SEQUENCE_EPOCH).total_seconds()))
+
+
 def booking_ics(booking: Booking, *, manage_url: str, provider_name: str,
                 provider_email: str, cancelled: bool = False,
                 now: datetime | None = None) -> bytes:
@@ -53,9 +72,8 @@ def booking_ics(booking: Booking, *, manage_url: str, provider_name: str,
     cal.add_component(london_vtimezone())
 
     event = icalendar.Event()
-    event.add("uid", f"booking-{booking.reference}-session-{course_session.id}@{UID_DOMAIN}")
-    # Later versions of the same event (a changed session) must carry a higher sequence.
-    event.add("sequence", int(course_session.updated_at.timestamp()) // 60)
+    event.add("uid", event_uid(booking))
+    event.add("sequence", event_sequence(booking))
     event.add("dtstamp", (now or utcnow()).astimezone(timezone.utc))
     event.add("dtstart", london(course_session.starts_at))
     event.add("dtend", london(course_session.ends_at))
@@ -82,4 +100,4 @@ def booking_ics(booking: Booking, *, manage_url: str, provider_name: str,
     return cal.to_ical()
 
 
-__all__ = ["LONDON", "booking_ics", "london_vtimezone"]
+__all__ = ["LONDON", "booking_ics", "event_sequence", "event_uid", "london_vtimezone"]
