@@ -7,8 +7,8 @@ import os
 from flask import Flask
 from sqlalchemy import event
 
-from app.config import load_config
 from app import models  # noqa: F401  (registers every table with the metadata)
+from app.config import load_config
 from app.extensions import csrf, db, limiter, login_manager, mail, migrate, sock
 from app.models.types import render_migration_item
 
@@ -86,8 +86,9 @@ def register_event_handlers(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from app.web import api, booking, health, public, verify
+    from app.web import api, booking, health, public
     from app.web import realtime as realtime_web
+    from app.web import verify
 
     app.register_blueprint(public.bp)
     app.register_blueprint(booking.bp)
@@ -126,15 +127,17 @@ def register_staff_blueprints(app: Flask) -> None:
 def install_service_settings(app: Flask) -> None:
     """Build, once, what services read instead of Flask: the site's links (absolute
     URLs on PUBLIC_BASE_URL, also app.extensions["links"] for pages and the API) and
-    the messaging settings with a renderer over this app's Jinja environment.
+    the provider (who we are, on documents and emails) and the messaging settings
+    with a renderer over this app's Jinja environment.
     See app.services.core.installed."""
-    from app.services.core import links
+    from app.services.core import links, provider
     from app.services.messaging import settings as messaging
 
     site_links = links.Links.from_config(app.config, app.url_map)
     app.extensions[links.EXTENSION_KEY] = links.install(site_links)
+    who_we_are = provider.install(provider.Provider.from_config(app.config))
     messaging.install(messaging.MessagingSettings.from_config(
-        app.config, renderer=messaging.JinjaTemplates(app.jinja_env)))
+        app.config, renderer=messaging.JinjaTemplates(app.jinja_env), provider=who_we_are))
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -15,12 +15,12 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
-from app.models import Role, utcnow
-from app.services.staff import accounts
-from app.services.bookings import holds as booking
 from app import demo_data
+from app.models import Role, utcnow
+from app.services.bookings import holds as booking
 from app.services.bookings import idempotency
 from app.services.core.errors import DomainError
+from app.services.staff import accounts
 
 DEFAULT_DEMO_ADMIN_EMAIL = "admin@reactfasttraining.co.uk"
 

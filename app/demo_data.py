@@ -34,10 +34,10 @@ from app.repositories import (
     BookingRepository, CourseRepository, SessionRepository, UserRepository, VenueRepository,
     unit_of_work,
 )
-from app.services.staff.accounts import create_staff_user
 from app.services.bookings.holds import REFERENCE_ALPHABET, REFERENCE_LENGTH
 from app.services.catalogue.listing import CourseFacts
 from app.services.core.errors import InvalidState
+from app.services.staff.accounts import create_staff_user
 from app.validation import sanitize_html
 
 LONDON = ZoneInfo("Europe/London")

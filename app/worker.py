@@ -19,8 +19,7 @@ from flask import Flask
 
 from app.extensions import db
 from app.models import utcnow
-from app.services.background import dispatcher
-from app.services.background import scheduler
+from app.services.background import dispatcher, scheduler
 
 log = logging.getLogger(__name__)
 

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Booking, BookingStatus, Payment, PaymentStatus, utcnow
 from app.services.bookings import holds as booking_service
+
 from factories import booking_request
 
 POLICY = booking_service.BookingPolicy(hold_minutes=30, max_seats=12)

@@ -7,8 +7,9 @@ from email.message import Message
 
 from app.extensions import db
 from app.models import utcnow
-from app.services.bookings import holds as svc
 from app.services.background import dispatcher
+from app.services.bookings import holds as svc
+
 from factories import SessionFactory, VenueFactory, booking_request
 
 BASE_URL = "https://book.reactfasttraining.co.uk"

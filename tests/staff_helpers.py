@@ -14,6 +14,7 @@ STAFF_PASSWORD = "correct-horse-battery-staple"
 def make_staff_user(role, *, password: str = STAFF_PASSWORD, **fields):
     """A staff account whose password really works (factories store no real hash)."""
     from app.services.staff.passwords import hash_password
+
     from factories import UserFactory
 
     return UserFactory(role=role, password_hash=hash_password(password), **fields)

@@ -6,8 +6,7 @@ from datetime import date, datetime
 from typing import ClassVar
 
 from sqlalchemy import (
-    Boolean, CheckConstraint, Date, Enum, ForeignKey, Index, Integer, String, Text, and_, or_,
-    text,
+    Boolean, CheckConstraint, Date, Enum, ForeignKey, Index, Integer, String, Text, and_, or_, text,
 )
 from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship

@@ -8,13 +8,8 @@ from functools import partial
 
 from app.validation.errors import FieldError, ValidationFailed
 from app.validation.fields import (
-    validate_access_needs,
-    validate_company,
-    validate_email,
-    validate_person_name,
-    validate_seat_count,
-    validate_uk_phone,
-    validate_uk_postcode,
+    validate_access_needs, validate_company, validate_email, validate_person_name,
+    validate_seat_count, validate_uk_phone, validate_uk_postcode,
 )
 
 _MAX_DB_INT = 2**31 - 1

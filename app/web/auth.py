@@ -28,8 +28,8 @@ import time
 from urllib.parse import urlsplit
 
 from flask import (
-    Blueprint, current_app, flash, g, make_response, redirect, render_template, request,
-    session, url_for,
+    Blueprint, current_app, flash, g, make_response, redirect, render_template, request, session,
+    url_for,
 )
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
@@ -39,8 +39,8 @@ from wtforms import EmailField, HiddenField, PasswordField
 from wtforms.validators import EqualTo, InputRequired, Length
 
 from app.extensions import limiter, login_manager
-from app.services.staff import auth
 from app.services.core.errors import InvalidInput, InvalidToken
+from app.services.staff import auth
 from app.web.htmx import hx_redirect, is_htmx, keep_private, vary
 
 log = logging.getLogger(__name__)

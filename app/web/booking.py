@@ -25,10 +25,10 @@ from flask import (
 
 from app import validation
 from app.models import Booking, BookingStatus, utcnow
-from app.services.catalogue import listing
 from app.services.bookings.holds import BookingPolicy, get_booking, hold_seats
 from app.services.bookings.manage import Actor, allowed_changes, cancel_booking, rename_attendees
 from app.services.bookings.standing import booking_certificate, booking_standing
+from app.services.catalogue import listing
 from app.services.core.errors import (
     HoldExpired, InvalidInput, InvalidState, SeatsUnavailable, SessionNotBookable,
 )

@@ -31,8 +31,8 @@ from flask import Blueprint, Flask, render_template, request
 from simple_websocket import ConnectionClosed
 
 from app.extensions import db, sock
-from app.services.realtime import announce
 from app.services.core.errors import InvalidInput
+from app.services.realtime import announce
 from app.services.realtime.hub import Subscription
 
 bp = Blueprint("realtime", __name__)

@@ -20,9 +20,9 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from app.models import utcnow
-from app.services.staff import roster as roster_service
 from app.services.core.errors import InvalidState
 from app.services.core.ukformat import london
+from app.services.staff import roster as roster_service
 from app.web.access import staff_required
 from app.web.htmx import is_htmx, keep_private, see_other, vary
 

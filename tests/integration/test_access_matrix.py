@@ -22,10 +22,11 @@ from werkzeug.routing import IntegerConverter
 from app import create_app
 from app.extensions import db
 from app.models import (
-    Alert, AuditLog, OutboxDelivery, OutboxEvent, Payment, PaymentStatus, Refund,
-    Role, Severity, WaitlistEntry, utcnow,
+    Alert, AuditLog, OutboxDelivery, OutboxEvent, Payment, PaymentStatus, Refund, Role, Severity,
+    WaitlistEntry, utcnow,
 )
 from app.models.outbox import DeliveryStatus
+
 from factories import AttendeeFactory, BookingFactory, SessionFactory
 
 STAFF_PREFIXES = ("/admin", "/trainer")

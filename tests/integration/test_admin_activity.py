@@ -5,10 +5,10 @@ from sqlalchemy import select, update
 from app.extensions import db
 from app.models import Alert, DeliveryStatus, OutboxDelivery, Severity
 from app.repositories import unit_of_work
-from app.services.core import activity
-from app.services.core import alerts
-from app.services.core import events
+from app.services.core import alerts, events
 from app.services.core.audit import record_audit, search_audit
+from app.services.oversight import activity
+
 from admin_helpers import paid_booking
 from factories import SessionFactory
 
@@ -59,6 +59,7 @@ def test_dead_letters_are_listed_and_replayed(app, admin_user):
 
 def test_dashboard_shows_todays_sessions_alerts_and_recent_bookings(app, admin_user):
     from datetime import timedelta
+
     from app.models import utcnow
 
     today = SessionFactory(starts_at=utcnow(), course__duration_hours=3,

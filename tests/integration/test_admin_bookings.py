@@ -20,10 +20,9 @@ from app.services.bookings.manage import Actor, RefundRule
 from app.services.core import events
 from app.services.core.audit import search_audit
 from app.services.core.errors import InvalidInput, InvalidState, SeatsUnavailable
-from admin_helpers import (
-    POLICY, held_booking, paid_booking, race, seats_taken,
-)
 from app.services.core.ukformat import uk_date
+
+from admin_helpers import POLICY, held_booking, paid_booking, race, seats_taken
 from factories import BookingFactory, CourseFactory, SessionFactory, VenueFactory, booking_request
 
 DISPATCH = dispatcher.DispatchPolicy(max_attempts=3, backoff_base_seconds=1,

@@ -2,11 +2,10 @@
 delete only, every change audited."""
 import pytest
 
-from app.services.catalogue import courses
-
-from app.services.catalogue import listing
+from app.services.catalogue import courses, listing
 from app.services.core.audit import search_audit
 from app.services.core.errors import InvalidInput, InvalidState, NotFound
+
 from factories import CourseFactory, SessionFactory
 
 

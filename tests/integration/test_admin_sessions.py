@@ -9,19 +9,18 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import (
-    Booking, BookingStatus, CourseSession, OutboxEvent, Refund, RefundStatus, Role,
-    SessionStatus, WaitlistEntry, WaitlistStatus, utcnow,
+    Booking, BookingStatus, CourseSession, OutboxEvent, Refund, RefundStatus, Role, SessionStatus,
+    WaitlistEntry, WaitlistStatus, utcnow,
 )
-from app.services.catalogue import timetable
 from app.services.background import dispatcher
+from app.services.bookings import holds as booking_service
+from app.services.catalogue import timetable
 from app.services.core import events
 from app.services.core.audit import search_audit
 from app.services.core.errors import InvalidInput, InvalidState, SessionNotBookable
-from admin_helpers import (
-    POLICY, held_booking, paid_booking, race, seats_taken,
-)
+
+from admin_helpers import POLICY, held_booking, paid_booking, race, seats_taken
 from factories import CourseFactory, SessionFactory, UserFactory, VenueFactory, booking_request
-from app.services.bookings import holds as booking_service
 
 LONDON = ZoneInfo("Europe/London")
 DISPATCH = dispatcher.DispatchPolicy(max_attempts=3, backoff_base_seconds=1,

@@ -3,10 +3,11 @@ no upcoming session depends on them, audited."""
 import pytest
 
 from app.models import Role
-from app.services.staff import trainers
 from app.services.core.audit import search_audit
 from app.services.core.errors import InvalidInput, InvalidState
+from app.services.staff import trainers
 from app.services.staff.passwords import verify_password
+
 from factories import SessionFactory, UserFactory
 
 PASSWORD = "a long enough password 42"

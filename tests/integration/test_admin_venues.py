@@ -4,6 +4,7 @@ import pytest
 from app.services.catalogue import venues
 from app.services.core.audit import search_audit
 from app.services.core.errors import InvalidInput, InvalidState
+
 from factories import SessionFactory, VenueFactory
 
 

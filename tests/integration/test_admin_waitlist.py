@@ -8,9 +8,10 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import OutboxEvent, WaitlistEntry, WaitlistStatus, utcnow
 from app.services.bookings import waitlist
+from app.services.core import events
 from app.services.core.audit import search_audit
 from app.services.core.errors import InvalidInput, InvalidState
-from app.services.core import events
+
 from admin_helpers import paid_booking
 from factories import SessionFactory
 

@@ -2,6 +2,7 @@
 from app.extensions import db
 from app.models import Alert, Severity
 from app.services.core.audit import record_audit
+
 from admin_helpers import assert_admin_only
 
 

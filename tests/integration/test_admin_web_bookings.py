@@ -7,6 +7,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Booking, BookingStatus, OutboxEvent, Payment, Refund, SessionStatus, utcnow
 from app.services.core import events
+
 from admin_helpers import assert_admin_only, held_booking, paid_booking
 from factories import BookingFactory, CourseFactory, SessionFactory
 

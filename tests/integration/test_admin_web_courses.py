@@ -4,6 +4,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Course
+
 from admin_helpers import assert_admin_only
 from factories import CourseFactory
 

@@ -3,6 +3,7 @@ from datetime import timedelta
 
 from app.extensions import db
 from app.models import Alert, Severity, utcnow
+
 from admin_helpers import assert_admin_only, paid_booking
 from factories import SessionFactory
 

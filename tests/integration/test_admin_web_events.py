@@ -3,6 +3,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import DeliveryStatus, OutboxDelivery, OutboxEvent
+
 from admin_helpers import assert_admin_only
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import CourseSession, Role, SessionStatus, utcnow
+
 from admin_helpers import assert_admin_only, held_booking, paid_booking
 from factories import CourseFactory, SessionFactory, UserFactory, VenueFactory
 

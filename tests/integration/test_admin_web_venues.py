@@ -3,6 +3,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Venue
+
 from admin_helpers import assert_admin_only
 from factories import VenueFactory
 

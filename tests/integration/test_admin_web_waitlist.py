@@ -4,6 +4,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import WaitlistEntry, WaitlistStatus
+
 from admin_helpers import assert_admin_only, paid_booking
 from factories import SessionFactory
 

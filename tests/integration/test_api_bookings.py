@@ -5,7 +5,8 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from app.models import BookingStatus, SessionStatus, utcnow
-from app.services.bookings.manage_links import manage_token
+from app.services.core.tokens import manage_token
+
 from factories import BookingFactory, SessionFactory
 
 

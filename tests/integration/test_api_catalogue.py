@@ -8,6 +8,7 @@ from sqlalchemy import event
 
 from app.extensions import db
 from app.models import BookingStatus, SessionStatus, utcnow
+
 from factories import BookingFactory, CourseFactory, SessionFactory, VenueFactory
 
 YEAR = utcnow().year + 1

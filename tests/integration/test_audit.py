@@ -1,6 +1,7 @@
 """The audit trail keeps who changed what, with only the changed values."""
 from app.models import Role
 from app.services.core.audit import record_audit, search_audit, snapshot
+
 from factories import CourseFactory, UserFactory
 
 

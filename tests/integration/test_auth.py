@@ -12,11 +12,11 @@ from sqlalchemy import func, select
 from app.config import load_config
 from app.extensions import db
 from app.models import AuditLog, OutboxEvent, Role
-from app.services.core import events
-from app.services.staff import auth
 from app.services.background import dispatcher
-from app.services.staff import passwords
+from app.services.core import events
+from app.services.staff import auth, passwords
 from app.services.staff.accounts import deactivate_staff_user
+
 from staff_helpers import STAFF_PASSWORD
 
 NEW_PASSWORD = "kettle-moorland-sixpence"

@@ -11,6 +11,7 @@ from app.models import Booking, BookingStatus, utcnow
 from app.services.bookings import holds as svc
 from app.services.bookings import idempotency
 from app.services.core.errors import SeatsUnavailable
+
 from factories import SessionFactory, booking_request
 
 POLICY = svc.BookingPolicy(hold_minutes=30, max_seats=12)

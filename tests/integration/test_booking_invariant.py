@@ -10,6 +10,7 @@ from app.models import Booking, BookingStatus, utcnow
 from app.services.bookings import holds as svc
 from app.services.bookings import manage
 from app.services.core.errors import DomainError, InvalidState, SeatsUnavailable
+
 from factories import SessionFactory, booking_request
 
 POLICY = svc.BookingPolicy(hold_minutes=30, max_seats=5)

@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Booking, BookingStatus, SessionStatus, utcnow
+
 from factories import BookingFactory, SessionFactory
 
 

@@ -10,6 +10,7 @@ from app.services.bookings import manage
 from app.services.core.errors import (
     InvalidInput, InvalidState, NotFound, SeatsUnavailable, SessionNotBookable,
 )
+
 from factories import BookingFactory, SessionFactory, booking_request
 
 POLICY = svc.BookingPolicy(hold_minutes=30, max_seats=6)

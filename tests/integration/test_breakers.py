@@ -14,13 +14,14 @@ from app.models import (
     Alert, Booking, BookingStatus, JobRun, OutboxEvent, Payment, PaymentStatus, Refund,
     RefundStatus, utcnow,
 )
-from app.services.bookings import holds as booking_service
-from app.services.bookings import manage
-from app.services.core import events
 from app.services import payments
 from app.services.background import scheduler
+from app.services.bookings import holds as booking_service
+from app.services.bookings import manage
 from app.services.bookings.holds import BookingPolicy
+from app.services.core import events
 from app.services.core.errors import PaymentUnavailable
+
 from factories import SessionFactory, booking_request
 from fakes.stripe_server import event, post_event, stripe_config, stripe_server  # noqa: F401
 

@@ -12,6 +12,7 @@ from app.models import BookingStatus, SessionStatus, utcnow
 from app.services.catalogue import listing
 from app.services.catalogue.listing import SessionSearch
 from app.services.core.errors import InvalidInput, NotFound
+
 from factories import BookingFactory, CourseFactory, SessionFactory, VenueFactory
 
 YEAR = utcnow().year + 1  # calendar dates that are always in the future

@@ -14,11 +14,12 @@ from app.extensions import db
 from app.models import (
     Booking, BookingStatus, OutboxEvent, Payment, WebhookEvent, WebhookStatus, utcnow,
 )
-from app.services.bookings import holds as booking_service
-from app.services.core import events
 from app.services import payments
+from app.services.bookings import holds as booking_service
 from app.services.bookings.holds import BookingPolicy
-from app.services.bookings.manage_links import manage_token
+from app.services.core import events
+from app.services.core.tokens import manage_token
+
 from factories import SessionFactory, booking_request
 from fakes.stripe_server import event, post_event, stripe_config, stripe_server  # noqa: F401
 

@@ -200,6 +200,7 @@ def test_cleanup_expires_stale_holds_and_purges_old_keys(app):
     from app.extensions import db
     from app.models import Booking, BookingStatus, IdempotencyRecord, utcnow
     from app.services.bookings import holds as booking_service
+
     from factories import SessionFactory, booking_request
 
     session = SessionFactory(capacity=3)

@@ -12,7 +12,8 @@ import pytest
 
 from app.extensions import db
 from app.models import Booking, BookingStatus
-from app.services.bookings.manage_links import manage_token
+from app.services.core.tokens import manage_token
+
 from factories import AttendeeFactory, BookingFactory, SessionFactory
 
 HTTPS = {"base_url": "https://booking.example"}

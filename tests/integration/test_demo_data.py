@@ -10,14 +10,13 @@ import pytest
 from argon2 import PasswordHasher, profiles
 from sqlalchemy import String, Text, func, select
 
+from app.demo_data import is_empty, seed_demo
 from app.extensions import db
 from app.models import Attendee, Booking, BookingStatus, Course, CourseSession, Role, User, Venue
 from app.repositories import BookingRepository, unit_of_work
-from app.services.staff import accounts
-from app.services.staff import passwords
 from app.services.bookings.holds import REFERENCE_ALPHABET
-from app.demo_data import is_empty, seed_demo
 from app.services.core.errors import InvalidState
+from app.services.staff import accounts, passwords
 from app.validation import (
     sanitize_html, validate_email, validate_person_name, validate_uk_phone, validate_uk_postcode,
 )

@@ -10,14 +10,12 @@ import pytest
 import segno
 from pypdf import PdfReader
 
-from app.services.staff import certificates
-
 from app.services.core import links
-
-from app.services.staff import roster_documents
-from app.services.messaging.documents import booking_ics, booking_receipt_pdf
-from app.services.messaging.documents.certificate import REGULATIONS
 from app.services.core.provider import Provider
+from app.services.documents import booking_ics, booking_receipt_pdf
+from app.services.documents.certificate import REGULATIONS
+from app.services.staff import certificates, roster_documents
+
 from factories import AttendeeFactory, BookingFactory, SessionFactory
 from notify_helpers import BASE_URL, confirmed_booking
 

@@ -19,6 +19,7 @@ import pytest
 import requests
 
 from app.worker import Worker, start_in_process_worker
+
 from notify_helpers import summer_session
 
 ROOT = Path(__file__).resolve().parents[2]

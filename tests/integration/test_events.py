@@ -5,9 +5,10 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import OutboxDelivery, OutboxEvent
 from app.repositories import unit_of_work
-from app.services.core import events
 from app.services.bookings import holds as svc
 from app.services.bookings import manage
+from app.services.core import events
+
 from factories import SessionFactory, booking_request
 
 

@@ -1,6 +1,6 @@
 """Health probes and metrics the operations team watches."""
-from app.services.core import events
 from app.repositories import unit_of_work
+from app.services.core import events
 
 
 def test_live_answers(client):

@@ -5,10 +5,11 @@ import pytest
 from sqlalchemy import event
 
 from app.extensions import db
+from app.models import utcnow
 from app.repositories import SessionRepository, unit_of_work
 from app.repositories.admin import StaffRepository
 from app.repositories.locks import LockOutsideTransaction
-from app.models import utcnow
+
 from factories import SessionFactory, UserFactory
 
 

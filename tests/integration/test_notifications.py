@@ -11,18 +11,16 @@ from pypdf import PdfReader
 from sqlalchemy import select, update
 
 from app.extensions import db
-from app.models import (
-    DeliveryStatus, OutboxDelivery, Role, SentEmail, Severity, utcnow,
-)
+from app.models import DeliveryStatus, OutboxDelivery, Role, SentEmail, Severity, utcnow
 from app.repositories import unit_of_work
-from app.services.core import alerts
-from app.services.staff import certificates
 from app.services.background import dispatcher
-from app.services.core import events
-from app.services.messaging import notifications
 from app.services.bookings import holds as svc
 from app.services.bookings import manage
-from app.services.bookings.manage_links import manage_token
+from app.services.core import alerts, events
+from app.services.core.tokens import manage_token
+from app.services.messaging import notifications
+from app.services.staff import certificates
+
 from factories import UserFactory, booking_request
 from notify_helpers import (
     BASE_URL, confirmed_booking, deliver_all, parse, parts, summer_session, summer_start,

@@ -12,13 +12,14 @@ from app.models import (
     Alert, Booking, BookingStatus, OutboxEvent, Payment, PaymentStatus, Refund, RefundStatus,
     utcnow,
 )
+from app.services import payments
 from app.services.bookings import holds as booking_service
 from app.services.bookings import manage
-from app.services.core import events
-from app.services import payments
 from app.services.bookings.holds import BookingPolicy
+from app.services.core import events
 from app.services.core.errors import HoldExpired, InvalidInput, InvalidState, SeatsUnavailable
 from app.services.payments.checkout import STRIPE_MIN_EXPIRY
+
 from factories import BookingFactory, SessionFactory, booking_request
 from fakes.stripe_server import event, post_event, stripe_config, stripe_server  # noqa: F401
 

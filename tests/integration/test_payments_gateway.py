@@ -15,6 +15,7 @@ from app.services.payments.gateway import (
     CheckoutRequest, GatewayRejected, GatewayUnavailable, RefundRequest,
 )
 from app.services.payments.stripe_gateway import StripeGateway, StripeSettings
+
 from fakes.stripe_server import SECRET_KEY, stripe_config, stripe_server  # noqa: F401
 
 

@@ -14,10 +14,11 @@ from app.models import Alert, utcnow
 from app.repositories import unit_of_work
 from app.services.bookings import holds as svc
 from app.services.bookings import manage
-from app.services.realtime import announce
 from app.services.core.errors import InvalidInput
-from app.services.realtime.pg_notify import APPLICATION_NAME
+from app.services.realtime import announce
 from app.services.realtime.hub import Rooms, SubscriberRegistry, Subscription, Target
+from app.services.realtime.pg_notify import APPLICATION_NAME
+
 from factories import CourseFactory, SessionFactory, booking_request
 
 POLICY = svc.BookingPolicy(hold_minutes=30, max_seats=6)

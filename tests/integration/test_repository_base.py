@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from app.repositories import SessionRepository, unit_of_work
+
 from factories import SessionFactory
 
 

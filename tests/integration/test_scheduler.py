@@ -14,11 +14,11 @@ from app.models import (
     SentEmail, utcnow,
 )
 from app.repositories import unit_of_work
+from app.services.background import retention, scheduler
 from app.services.bookings import holds as svc
-from app.services.staff import certificates
 from app.services.core import events
-from app.services.background import retention
-from app.services.background import scheduler
+from app.services.staff import certificates
+
 from factories import AttendeeFactory, BookingFactory, SessionFactory, booking_request
 from notify_helpers import confirmed_booking, deliver_all
 

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import DeliveryStatus, OutboxDelivery, SentEmail, utcnow
+
 from notify_helpers import BASE_URL, confirmed_booking, deliver_all
 
 

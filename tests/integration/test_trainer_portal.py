@@ -9,8 +9,9 @@ from app.models import (
     Attendee, AuditLog, BookingStatus, CourseSession, OutboxEvent, Role, SessionStatus, utcnow,
 )
 from app.services.core import events
-from app.services.staff import roster
 from app.services.core.errors import InvalidState, NotFound
+from app.services.staff import roster
+
 from factories import AttendeeFactory, BookingFactory, SessionFactory
 
 HTMX = {"HX-Request": "true"}

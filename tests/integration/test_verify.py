@@ -9,6 +9,7 @@ from app.extensions import db
 from app.models import utcnow
 from app.repositories import unit_of_work
 from app.services.staff import certificates
+
 from notify_helpers import confirmed_booking
 
 

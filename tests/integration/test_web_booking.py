@@ -11,11 +11,12 @@ import pytest
 
 from app.extensions import db
 from app.models import Attendee, BookingStatus, Refund, RefundStatus, SessionStatus, utcnow
-from app.services.bookings import holds as booking_service
 from app.services import payments
-from app.services.bookings.manage_links import manage_token
+from app.services.bookings import holds as booking_service
+from app.services.core.tokens import manage_token
 from app.web.formatting import uk_date
 from app.web.forms import form_to_booking_data
+
 from factories import AttendeeFactory, BookingFactory, SessionFactory
 
 HTMX = {"HX-Request": "true"}

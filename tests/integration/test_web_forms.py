@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 
 from app.models import BookingStatus, utcnow
-from app.services.bookings.manage_links import manage_token
+from app.services.core.tokens import manage_token
+
 from factories import AttendeeFactory, BookingFactory, SessionFactory
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from app.models import BookingStatus
-from app.services.bookings.manage_links import manage_token
+from app.services.core.tokens import manage_token
+
 from factories import BookingFactory, SessionFactory
 
 HTMX = {"HX-Request": "true"}

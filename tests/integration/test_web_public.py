@@ -8,6 +8,7 @@ import pytest
 
 from app.extensions import db
 from app.models import BookingStatus, SessionStatus, utcnow
+
 from factories import BookingFactory, CourseFactory, SessionFactory, UserFactory, VenueFactory
 
 YEAR = utcnow().year + 1

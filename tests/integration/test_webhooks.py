@@ -17,12 +17,13 @@ from app.models import (
     Alert, Booking, BookingStatus, OutboxEvent, Payment, PaymentStatus, Refund, RefundStatus,
     WebhookEvent, WebhookStatus, utcnow,
 )
+from app.services import payments
 from app.services.bookings import holds as booking_service
 from app.services.bookings import manage
-from app.services.core import events
-from app.services import payments
 from app.services.bookings.holds import BookingPolicy
+from app.services.core import events
 from app.services.payments import settlement
+
 from factories import SessionFactory, booking_request
 from fakes.stripe_server import (  # noqa: F401
     WEBHOOK_SECRET, event, post_event, sign, stripe_config, stripe_server,

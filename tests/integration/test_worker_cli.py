@@ -7,6 +7,7 @@ from sqlalchemy import update
 from app.extensions import db
 from app.models import DeliveryStatus, OutboxDelivery
 from app.repositories import unit_of_work
+
 from notify_helpers import confirmed_booking
 
 

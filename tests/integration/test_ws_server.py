@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from conftest import make_test_config, migrate_database
 from websockets.sync.client import connect
 
 from app import create_app
@@ -23,7 +24,7 @@ from app.extensions import db
 from app.models import CourseSession, utcnow
 from app.repositories import unit_of_work
 from app.services.bookings import holds as svc
-from conftest import make_test_config, migrate_database
+
 from factories import CourseFactory, SessionFactory, VenueFactory, booking_request
 from gunicorn_server import GunicornServer
 from pg_server import PostgresServer

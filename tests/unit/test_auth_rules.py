@@ -5,8 +5,8 @@ import json
 import pytest
 
 from app.models import Role, User
-from app.services.staff import auth
 from app.services.core.errors import InvalidInput
+from app.services.staff import auth
 from app.web.auth import safe_next_url
 
 

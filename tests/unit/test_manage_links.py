@@ -2,7 +2,7 @@
 import pytest
 
 from app.services.core.errors import InvalidToken
-from app.services.bookings.manage_links import check_manage_token, manage_token
+from app.services.core.tokens import check_manage_token, manage_token
 
 SECRET = "s3cret"
 

@@ -3,9 +3,9 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from app.services.staff.certificates import add_months, new_certificate_number, normalise_number
 from app.services.core.provider import vat_breakdown
 from app.services.core.ukformat import pounds, uk_date, uk_time
+from app.services.staff.certificates import add_months, new_certificate_number, normalise_number
 
 
 @pytest.mark.parametrize("gross, net, vat", [

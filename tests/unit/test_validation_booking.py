@@ -7,13 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.validation import (
-    AttendeeInput,
-    BookingRequest,
-    ContactInput,
-    FieldError,
-    ValidationFailed,
-    parse_booking_request,
-    validate_field,
+    AttendeeInput, BookingRequest, ContactInput, FieldError, ValidationFailed,
+    parse_booking_request, validate_field,
 )
 
 VALID = {

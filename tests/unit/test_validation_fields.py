@@ -4,15 +4,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.validation import (
-    FieldError,
-    format_uk_phone,
-    validate_access_needs,
-    validate_company,
-    validate_email,
-    validate_person_name,
-    validate_seat_count,
-    validate_uk_phone,
-    validate_uk_postcode,
+    FieldError, format_uk_phone, validate_access_needs, validate_company, validate_email,
+    validate_person_name, validate_seat_count, validate_uk_phone, validate_uk_postcode,
 )
 from app.validation.fields import POSTCODE_PATTERN
 

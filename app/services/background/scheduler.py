@@ -48,10 +48,10 @@ from app.repositories.attendees import AttendeeRepository
 from app.repositories.notifications import JobRunRepository
 from app.repositories.recipients import RecipientRepository
 from app.services import payments
-from app.services.bookings import holds as booking
-from app.services.messaging import notifications
 from app.services.background import retention
+from app.services.bookings import holds as booking
 from app.services.core.ukformat import LONDON, london
+from app.services.messaging import notifications
 
 log = logging.getLogger(__name__)
 

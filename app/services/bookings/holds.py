@@ -34,11 +34,11 @@ from datetime import datetime, timedelta
 from app.models import Attendee, Booking, BookingStatus, CourseSession, SessionStatus, utcnow
 from app.repositories import BookingRepository, SessionRepository, unit_of_work
 from app.services.core import events
-from app.services.realtime import announce
 from app.services.core.errors import (
     InvalidInput, InvalidState, InvalidToken, NotFound, SeatsUnavailable, SessionNotBookable,
 )
-from app.services.bookings.manage_links import check_manage_token
+from app.services.core.tokens import check_manage_token
+from app.services.realtime import announce
 from app.validation import BookingRequest
 
 # No 0/O, 1/I/L: references are read out over the phone.

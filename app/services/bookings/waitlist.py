@@ -19,11 +19,10 @@ from functools import partial
 from app.models import CourseSession, WaitlistEntry, WaitlistStatus, utcnow
 from app.repositories import BookingRepository, Page, SessionRepository, unit_of_work
 from app.repositories.admin import WaitlistRepository
-from app.services.core import events
-from app.services.core import links
-from app.services.core.inputs import DEFAULT_PER_PAGE, checked, parse
+from app.services.core import events, links
 from app.services.core.audit import record_audit, snapshot
 from app.services.core.errors import InvalidState, NotFound
+from app.services.core.inputs import DEFAULT_PER_PAGE, checked, parse
 from app.validation import validate_email, validate_person_name, validate_uk_phone
 from app.validation.admin import validate_whole_number
 

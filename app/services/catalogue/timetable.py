@@ -47,22 +47,20 @@ from app.repositories.admin import (
     WaitlistRepository,
 )
 from app.services.bookings import holds as booking_service
-from app.services.core import events
-from app.services.realtime import announce
-from app.services.core.inputs import DEFAULT_PER_PAGE, checked, parse
 from app.services.catalogue.courses import get_course
 from app.services.catalogue.venues import get_venue
+from app.services.core import events
 from app.services.core.audit import record_audit, search_audit, snapshot
 from app.services.core.errors import InvalidInput, InvalidState, NotFound
+from app.services.core.inputs import DEFAULT_PER_PAGE, checked, parse
 from app.services.core.ukformat import uk_date, uk_time
+from app.services.realtime import announce
 from app.validation import FieldError
-from app.validation.filters import (
-    TimetableFilters, london_day_bounds, timetable_filters_from_query,
-)
 from app.validation.admin import (
     LONDON, london_to_utc, validate_choice, validate_clock_time, validate_date, validate_notes,
     validate_pounds, validate_record_id, validate_whole_number,
 )
+from app.validation.filters import TimetableFilters, london_day_bounds, timetable_filters_from_query
 
 AUDITED_FIELDS = ("course_id", "venue_id", "trainer_id", "starts_at", "ends_at", "capacity",
                   "price_pence_override", "status")

@@ -19,8 +19,8 @@ from urllib.parse import urlsplit
 
 from werkzeug.routing import Map
 
-from app.services.bookings.manage_links import manage_token
 from app.services.core.installed import Installed
+from app.services.core.tokens import manage_token
 
 EXTENSION_KEY = "links"
 

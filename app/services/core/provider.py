@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from app.services.core.installed import Installed
 from app.services.core.links import base_url
 
 
@@ -32,6 +33,19 @@ class Provider:
     @property
     def is_vat_registered(self) -> bool:
         return bool(self.vat_number)
+
+
+_installed: Installed[Provider] = Installed("provider")
+
+
+def install(provider: Provider) -> Provider:
+    return _installed.install(provider)
+
+
+def current() -> Provider:
+    """The provider `create_app` built from the configuration, for documents and
+    emails made where no caller can pass it (outbox handlers, jobs)."""
+    return _installed.get()
 
 
 @dataclass(frozen=True)

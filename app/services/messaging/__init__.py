@@ -1,1 +1,1 @@
-"""Messages and documents: outbox handlers that send emails, email rendering and transports, PDFs and calendar files."""
+"""Messages: outbox handlers that send emails about bookings, payments, sessions, certificates and alerts; email rendering, settings and transports."""

@@ -26,9 +26,9 @@ from app.extensions import mail
 from app.models import SentEmail, utcnow
 from app.repositories import unit_of_work
 from app.repositories.notifications import SentEmailRepository
+from app.services.core.ukformat import pounds, uk_date, uk_short_date, uk_time
 from app.services.messaging import settings as messaging_settings
 from app.services.messaging.settings import MessagingSettings
-from app.services.core.ukformat import pounds, uk_date, uk_short_date, uk_time
 
 log = logging.getLogger(__name__)
 

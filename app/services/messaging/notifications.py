@@ -20,14 +20,13 @@ from app.models import Attendee, Booking, BookingStatus, CourseSession, OutboxEv
 from app.repositories.attendees import AttendeeRepository
 from app.repositories.bookings import BookingRepository
 from app.repositories.recipients import RecipientRepository
-from app.services.core import events
-from app.services.core import links
-from app.services.staff.certificates import REMOVED_NAME, certificate_document
-from app.services.messaging.documents import booking_ics, booking_receipt_pdf
-from app.services.messaging.emails import Attachment, OutgoingEmail, recipients, send_once
+from app.services.core import events, links
 from app.services.core.provider import Provider
-from app.services.messaging import settings as messaging_settings
 from app.services.core.ukformat import london, pounds, uk_date, uk_time
+from app.services.documents import booking_ics, booking_receipt_pdf
+from app.services.messaging import settings as messaging_settings
+from app.services.messaging.emails import Attachment, OutgoingEmail, recipients, send_once
+from app.services.staff.certificates import REMOVED_NAME, certificate_document
 
 log = logging.getLogger(__name__)
 

@@ -45,10 +45,11 @@ class MessagingSettings:
     secret_key: str                        # signs password reset tokens
 
     @classmethod
-    def from_config(cls, config: Mapping, *, renderer: TemplateRenderer) -> "MessagingSettings":
+    def from_config(cls, config: Mapping, *, renderer: TemplateRenderer,
+                    provider: Provider | None = None) -> "MessagingSettings":
         return cls(
             renderer=renderer,
-            provider=Provider.from_config(config),
+            provider=provider or Provider.from_config(config),
             sender=config["MAIL_DEFAULT_SENDER"],
             admin_alert_emails=tuple(a.strip() for a in
                                      (config.get("ADMIN_ALERT_EMAILS") or "").split(",")

@@ -13,11 +13,10 @@ from datetime import datetime, timedelta
 
 from app.models import OutboxEvent, utcnow
 from app.repositories import UserRepository
-from app.services.core import events
-from app.services.core import links
-from app.services.staff.auth import make_reset_token
+from app.services.core import events, links
 from app.services.messaging import settings as messaging_settings
 from app.services.messaging.emails import OutgoingEmail, send_once
+from app.services.staff.auth import make_reset_token
 
 log = logging.getLogger(__name__)
 

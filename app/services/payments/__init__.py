@@ -25,15 +25,14 @@ from app.services.payments.checkout import (
     CheckoutLinks, CheckoutRetryReport, CheckoutStart, PaymentProgress, checkout_links,
     mark_paid_offline, payment_progress, retry_queued_checkouts, start_checkout, sync_checkout,
 )
-from app.services.payments.errors import (
-    CardPaymentsPaused, InvalidWebhookSignature, WebhooksPaused,
-)
+from app.services.payments.errors import CardPaymentsPaused, InvalidWebhookSignature, WebhooksPaused
 from app.services.payments.refunds import (
     RefundAttempt, attempt_refund, create_missing_cancellation_refunds, refund_booking,
     refund_cancellation, refunds_for, retry_due_refunds,
 )
 from app.services.payments.runtime import breaker_states, init_app, runtime
-from app.services.payments.webhooks import WebhookOutcome, receive as receive_webhook
+from app.services.payments.webhooks import WebhookOutcome
+from app.services.payments.webhooks import receive as receive_webhook
 
 __all__ = [
     "Breakers", "CardPaymentsPaused", "CheckoutLinks", "CheckoutRetryReport", "CheckoutStart",

@@ -28,11 +28,12 @@ from datetime import datetime, timedelta
 from app.models import Booking, BookingStatus, Payment, PaymentStatus, Severity, utcnow
 from app.repositories import unit_of_work
 from app.repositories.payments import PaymentRepository, RefundRepository
+from app.services.bookings.holds import confirm_booking, get_booking, lock_booking
 from app.services.core import events
 from app.services.core.alerts import raise_alert
-from app.services.bookings.holds import confirm_booking, get_booking, lock_booking
-from app.services.core.links import Links, current as current_links
 from app.services.core.errors import HoldExpired, InvalidInput, InvalidState, PaymentUnavailable
+from app.services.core.links import Links
+from app.services.core.links import current as current_links
 from app.services.payments import refunds, settlement
 from app.services.payments.errors import CardPaymentsPaused
 from app.services.payments.gateway import (

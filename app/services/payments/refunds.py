@@ -47,9 +47,9 @@ from app.models import (
 )
 from app.repositories import SessionRepository, unit_of_work
 from app.repositories.payments import PaymentRepository, RefundRepository
+from app.services.bookings.holds import get_booking, lock_booking
 from app.services.core import events
 from app.services.core.alerts import raise_alert
-from app.services.bookings.holds import get_booking, lock_booking
 from app.services.core.errors import InvalidInput, InvalidState
 from app.services.payments.gateway import (
     GatewayRejected, GatewayUnavailable, RefundRequest, RefundResult,

@@ -33,10 +33,10 @@ from datetime import datetime
 from app.models import Booking, BookingStatus, Payment, PaymentStatus, Severity, WebhookStatus
 from app.repositories import BookingRepository, SessionRepository
 from app.repositories.payments import PaymentRepository, WebhookEventRepository
-from app.services.core import events
-from app.services.core.alerts import raise_alert
 from app.services.bookings.holds import confirm_booking
 from app.services.bookings.manage import Actor, cancel_booking
+from app.services.core import events
+from app.services.core.alerts import raise_alert
 from app.services.core.errors import InvalidState, SeatsUnavailable
 from app.services.payments import refunds
 from app.services.payments.gateway import CheckoutSession

@@ -52,12 +52,12 @@ from sqlalchemy.orm import Session
 
 from app.models import Severity, utcnow
 from app.repositories import BookingRepository, SessionRepository, unit_of_work
-from app.repositories.base import release_session
 from app.repositories.availability import AvailabilityRepository, SeatRow
+from app.repositories.base import release_session
 from app.services.core import alerts
+from app.services.core.errors import InvalidInput
 from app.services.core.installed import Installed
 from app.services.realtime import pg_notify
-from app.services.core.errors import InvalidInput
 from app.services.realtime.hub import Rooms, SubscriberRegistry, Subscription, Target
 
 log = logging.getLogger(__name__)

@@ -18,12 +18,10 @@ from sqlalchemy.exc import IntegrityError
 from app.models import Attendee, utcnow
 from app.repositories import unit_of_work
 from app.repositories.attendees import AttendeeRepository
-from app.services.core import events
-from app.services.messaging.documents import certificate_pdf
+from app.services.core import events, links, provider
 from app.services.core.errors import NotFound
-from app.services.core import links
-from app.services.messaging import settings as messaging_settings
 from app.services.core.ukformat import london
+from app.services.documents import certificate_pdf
 
 # No 0/O, 1/I/L: numbers are read out over the phone and typed from paper.
 NUMBER_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -138,6 +136,6 @@ def certificate_document(attendee: Attendee) -> bytes:
         completed_on=attendee.certificate_issued_on, expires_on=attendee.certificate_expires_on,
         certificate_number=attendee.certificate_number,
         verify_url=links.current().verify_link(attendee.certificate_number),
-        provider=messaging_settings.current().provider,
+        provider=provider.current(),
         trainer_name=course_session.trainer.full_name if course_session.trainer else None,
         venue_town=course_session.venue.town)

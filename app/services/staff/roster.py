@@ -35,11 +35,11 @@ from app.repositories import SessionRepository, unit_of_work
 from app.repositories.attendees import AttendeeRepository
 from app.repositories.rosters import RosterRepository
 from app.services.core import events
-from app.services.staff import roster_documents
 from app.services.core.audit import record_audit
-from app.services.staff.certificates import issue_certificate
 from app.services.core.errors import InvalidState, NotFound
 from app.services.core.ukformat import LONDON, london
+from app.services.staff import roster_documents
+from app.services.staff.certificates import issue_certificate
 from app.validation import format_uk_phone
 
 SESSION_NOT_FOUND = "We could not find that session."
@@ -332,7 +332,7 @@ def roster_csv_download(actor: User, session_id: int) -> Download:
 
 
 def roster_pdf_download(actor: User, session_id: int) -> Download:
-    """The roster as PDF, with a signature column (app.services.messaging.documents.roster)."""
+    """The roster as PDF, with a signature column (app.services.documents.roster)."""
     course_session = get_session_for(actor, session_id)
     return Download(_filename(course_session, "pdf"),
                     roster_documents.session_roster_pdf(course_session.id), "application/pdf")

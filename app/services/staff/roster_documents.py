@@ -4,9 +4,9 @@ from __future__ import annotations
 from app.models import CourseSession
 from app.repositories.attendees import AttendeeRepository
 from app.repositories.recipients import RecipientRepository
-from app.services.messaging.documents import RosterLine, roster_csv, roster_pdf
+from app.services.core import provider
 from app.services.core.errors import NotFound
-from app.services.messaging import settings as messaging_settings
+from app.services.documents import RosterLine, roster_csv, roster_pdf
 from app.validation import format_uk_phone
 
 
@@ -33,7 +33,7 @@ def roster_lines(session_id: int) -> list[RosterLine]:
 
 def session_roster_pdf(session_id: int) -> bytes:
     return roster_pdf(_session(session_id), roster_lines(session_id),
-                      messaging_settings.current().provider)
+                      provider.current())
 
 
 def session_roster_csv(session_id: int) -> str:

@@ -17,9 +17,9 @@ owns the transaction and the audit record), render. Lists are HTMX tables:
 the filter form and the pagination links ask for the table fragment with
 hx-get and push the URL, and the response varies on HX-Request.
 """
-from app.web.admin.blueprint import bp
 from app.web.admin import (  # noqa: F401  (each module adds its routes to bp)
     activity, bookings, courses, dashboard, events, sessions, trainers, venues, waitlist,
 )
+from app.web.admin.blueprint import bp
 
 __all__ = ["bp"]

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from flask import render_template, request, url_for
 
-from app.services.core import activity as activity_service
-from app.validation.filters import page_number
 from app.services.core.errors import DomainError
+from app.services.oversight import activity as activity_service
+from app.validation.filters import page_number
 from app.web.access import admin_required
 from app.web.admin.blueprint import bp
 from app.web.admin.common import actor_id, flash_error, flash_success

@@ -14,8 +14,7 @@ from app.web.admin.common import (
     actor_id, flash_error, flash_success, is_confirmed, policy, show_error,
 )
 from app.web.admin.forms import (
-    CancelBookingForm, CsrfForm, ManualBookingForm, MarkPaidForm, RefundForm, TransferForm,
-    options,
+    CancelBookingForm, CsrfForm, ManualBookingForm, MarkPaidForm, RefundForm, TransferForm, options,
 )
 from app.web.formatting import pounds, uk_date, uk_time
 from app.web.forms import AttendeeForm, ContactForm, apply_errors, rename_form

@@ -9,9 +9,7 @@ from flask import redirect, render_template, request
 
 from app.services.core.errors import DomainError
 from app.validation.filters import page_number
-from app.web.admin.common import (
-    flash_error, flash_success, form_data, is_confirmed, show_error,
-)
+from app.web.admin.common import flash_error, flash_success, form_data, is_confirmed, show_error
 from app.web.admin.forms import ConfirmForm, CsrfForm
 from app.web.htmx import page_or_fragment, see_other
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import render_template
 
-from app.services.core import activity
+from app.services.oversight import activity
 from app.web.access import admin_required
 from app.web.admin.blueprint import bp
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import render_template, request, url_for
 
-from app.services.core import activity
+from app.services.oversight import activity
 from app.web.access import admin_required
 from app.web.admin.blueprint import bp
 from app.web.admin.common import actor_id, flash_success

@@ -4,11 +4,7 @@ from __future__ import annotations
 
 from flask import redirect, render_template, request, url_for
 
-from app.services.catalogue import courses
-
-from app.services.catalogue import timetable
-
-from app.services.catalogue import venues
+from app.services.catalogue import courses, timetable, venues
 from app.services.core.errors import DomainError
 from app.web.access import admin_required
 from app.web.admin.blueprint import bp

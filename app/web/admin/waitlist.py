@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import render_template, request, url_for
 
 from app.services.bookings import waitlist as waitlist_service
-from app.validation.filters import page_number
 from app.services.core.errors import DomainError
+from app.validation.filters import page_number
 from app.web.access import admin_required
 from app.web.admin.blueprint import bp
 from app.web.admin.common import actor_id, flash_error, flash_success, form_data, show_error

@@ -5,9 +5,9 @@ from __future__ import annotations
 from fpdf.fonts import FontFace
 
 from app.models import Booking
-from app.services.messaging.documents.pdf import FONT, MUTED, BrandedPDF
 from app.services.core.provider import Provider, vat_breakdown
 from app.services.core.ukformat import pounds, uk_date, uk_short_date, uk_time
+from app.services.documents.pdf import FONT, MUTED, BrandedPDF
 
 
 def booking_receipt_pdf(booking: Booking, provider: Provider, *, manage_url: str) -> bytes:

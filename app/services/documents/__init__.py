@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from importlib import import_module
 
-from app.services.messaging.documents.calendar import booking_ics
-from app.services.messaging.documents.roster import RosterLine, roster_csv, roster_pdf
+from app.services.documents.calendar import booking_ics
+from app.services.documents.roster import RosterLine, roster_csv, roster_pdf
 
 __all__ = ["RosterLine", "booking_ics", "booking_receipt_pdf", "certificate_pdf", "roster_csv",
            "roster_pdf"]

@@ -10,12 +10,12 @@ from datetime import datetime
 from app.models import Alert, AuditLog, OutboxDelivery, utcnow
 from app.repositories import Page, unit_of_work
 from app.repositories.admin import AdminAlertRepository
+from app.services.background import dispatcher
 from app.services.bookings import office
 from app.services.catalogue import timetable
-from app.services.background import dispatcher
-from app.services.core.inputs import DEFAULT_PER_PAGE
 from app.services.core.audit import record_audit, search_audit
 from app.services.core.errors import NotFound
+from app.services.core.inputs import DEFAULT_PER_PAGE
 from app.validation.filters import ActivityFilters, activity_filters_from_query
 
 ENTITY_TYPES = {"": "Everything", "booking": "Bookings", "session": "Sessions",

@@ -8,9 +8,9 @@ from datetime import date
 
 import segno
 
-from app.services.messaging.documents.pdf import BRAND_RED, FONT, INK, MUTED, BrandedPDF
 from app.services.core.provider import Provider
 from app.services.core.ukformat import uk_short_date
+from app.services.documents.pdf import BRAND_RED, FONT, INK, MUTED, BrandedPDF
 
 REGULATIONS = "Health and Safety (First-Aid) Regulations 1981"
 
