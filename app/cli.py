@@ -279,9 +279,10 @@ def payments_breakers_command() -> None:
 def payments_mark_paid_command(reference: str, method: str, note: str | None) -> None:
     """Confirm a booking paid by invoice or bank transfer."""
     from app.services import payments
+    from app.services.bookings.manage import Actor
 
     with _errors_as_messages():
-        booking_ = payments.mark_paid_offline(reference, method, note=note)
+        booking_ = payments.mark_paid_offline(reference, method, note, actor=Actor.system())
     click.echo(f"{booking_.reference} confirmed: {booking_.payment_note}.")
 
 
@@ -291,9 +292,10 @@ def payments_mark_paid_command(reference: str, method: str, note: str | None) ->
 def payments_refund_command(reference: str, amount_pence: int | None) -> None:
     """Refund a booking's card payment, in full or in part."""
     from app.services import payments
+    from app.services.bookings.manage import Actor
 
     with _errors_as_messages():
-        refund = payments.refund_booking(reference, amount_pence)
+        refund = payments.refund_booking(reference, amount_pence, actor=Actor.system())
     click.echo(f"refund {refund.id} of {refund.amount_pence} pence for {reference}: "
                f"{refund.status.value}.")
 

@@ -28,6 +28,10 @@ class Payment(TimestampMixin, db.Model):
     __tablename__ = "payments"
     __table_args__ = (CheckConstraint("amount_pence >= 0", name="amount_not_negative"),)
 
+    # Providers that take cards (and so can refund through the gateway); the
+    # others are invoice and bank_transfer, recorded by staff.
+    CARD_PROVIDERS = ("stripe", "fake")
+
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id"), nullable=False, index=True)
     provider: Mapped[str] = mapped_column(String(16), nullable=False)  # stripe, fake, invoice, bank_transfer
@@ -43,6 +47,18 @@ class Payment(TimestampMixin, db.Model):
 
     booking = relationship("Booking", lazy="joined")
 
+    @property
+    def is_card(self) -> bool:
+        return self.provider in self.CARD_PROVIDERS
+
+    def refundable_pence(self, refunded_pence: int) -> int:
+        """What this payment can still give back once `refunded_pence` (its refunds
+        made or on their way, Refund.COUNTED_STATUSES) are counted: nothing unless
+        the money was received."""
+        if self.status != PaymentStatus.SUCCEEDED:
+            return 0
+        return max(0, self.amount_pence - refunded_pence)
+
 
 class RefundStatus(str, enum.Enum):
     PENDING = "pending"        # row written, provider call not yet confirmed
@@ -53,6 +69,9 @@ class RefundStatus(str, enum.Enum):
 class Refund(TimestampMixin, db.Model):
     __tablename__ = "refunds"
     __table_args__ = (CheckConstraint("amount_pence > 0", name="amount_positive"),)
+
+    # Refunds that count against what their payment can still give back.
+    COUNTED_STATUSES = (RefundStatus.PENDING, RefundStatus.SUCCEEDED)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id"), nullable=False, index=True)

@@ -19,9 +19,6 @@ from app.models import (
 )
 from app.repositories.base import Repository
 
-# Refunds that count against what a payment can still give back.
-_LIVE_REFUND = (RefundStatus.PENDING, RefundStatus.SUCCEEDED)
-
 
 class PaymentRepository(Repository[Payment]):
     model = Payment
@@ -50,6 +47,23 @@ class PaymentRepository(Repository[Payment]):
             stmt = stmt.where(Payment.id != excluding)
         return list(self.session.scalars(stmt.order_by(Payment.id.desc())).unique())
 
+    def refundable_pence(self, payment: Payment) -> int:
+        """What `payment` can still give back (Payment.refundable_pence), counting its
+        refunds as the database has them now: under the booking's session lock that
+        includes every refund committed before."""
+        refunded = self.session.scalar(
+            select(func.coalesce(func.sum(Refund.amount_pence), 0))
+            .where(Refund.payment_id == payment.id, Refund.status.in_(Refund.COUNTED_STATUSES)))
+        return payment.refundable_pence(int(refunded))
+
+    def card_payment_for(self, booking_id: int) -> Payment | None:
+        """The booking's card payment with the most left to refund (the one that paid
+        for it); None when no card payment has anything left."""
+        candidates = [(self.refundable_pence(p), p) for p in self.succeeded_for_booking(booking_id)
+                      if p.is_card]
+        candidates = [c for c in candidates if c[0] > 0]
+        return max(candidates, key=lambda c: (c[0], c[1].id))[1] if candidates else None
+
     def mark_succeeded(self, payment_id: int, *, payment_intent: str | None,
                        now: datetime) -> bool:
         """Move a payment to succeeded unless it already is; True for the caller that did it."""
@@ -76,7 +90,7 @@ class PaymentRepository(Repository[Payment]):
             select(Payment).join(Booking, Booking.id == Payment.booking_id)
             .where(Payment.status == PaymentStatus.PENDING,
                    Payment.provider_checkout_id.is_(None),
-                   Payment.provider.in_(("stripe", "fake")),
+                   Payment.provider.in_(Payment.CARD_PROVIDERS),
                    Booking.hold_is_live(now))
             .order_by(Payment.id).limit(limit))
         return list(self.session.scalars(stmt).unique())
@@ -104,12 +118,6 @@ class RefundRepository(Repository[Refund]):
     def for_booking(self, booking_id: int) -> list[Refund]:
         return list(self.session.scalars(
             select(Refund).where(Refund.booking_id == booking_id).order_by(Refund.id)).unique())
-
-    def committed_pence(self, payment_id: int) -> int:
-        """Pence already refunded or on their way back for one payment."""
-        return int(self.session.scalar(
-            select(func.coalesce(func.sum(Refund.amount_pence), 0))
-            .where(Refund.payment_id == payment_id, Refund.status.in_(_LIVE_REFUND))))
 
     def cancelled_without_refund(self, purpose: str, *, limit: int = 100) -> list[str]:
         """References of cancelled bookings owed a refund that have no refund row

@@ -21,6 +21,7 @@ from app.services.core import events
 from app.services.core.audit import search_audit
 from app.services.core.errors import InvalidInput, InvalidState, SeatsUnavailable
 from app.services.core.ukformat import uk_date
+from app.services.payments import offline, refunds
 
 from admin_helpers import POLICY, held_booking, paid_booking, race, seats_taken
 from factories import BookingFactory, CourseFactory, SessionFactory, VenueFactory, booking_request
@@ -282,15 +283,16 @@ def test_cancel_without_refund_owes_nothing(app, admin_user):
 
 def test_partial_then_full_refund_never_exceeds_what_was_paid(app, admin_user):
     booking = paid_booking(SessionFactory(course__price_pence=10000).id, 1)
-    partial = office.refund_booking(admin_user.id, booking.reference, "25.50")
+    partial = refunds.refund_booking(booking.reference, 2550, actor=staff(admin_user))
     assert (partial.amount_pence, partial.status) == (2550, RefundStatus.SUCCEEDED)
+    assert partial.requested_by_id == admin_user.id
     with pytest.raises(InvalidInput) as caught:
-        office.refund_booking(admin_user.id, booking.reference, "80")
+        refunds.refund_booking(booking.reference, 8000, actor=staff(admin_user))
     assert "amount" in caught.value.fields
-    rest = office.refund_booking(admin_user.id, booking.reference, "")
+    rest = refunds.refund_booking(booking.reference, None, actor=staff(admin_user))
     assert rest.amount_pence == 7450
     with pytest.raises(InvalidState):
-        office.refund_booking(admin_user.id, booking.reference, "1")
+        refunds.refund_booking(booking.reference, 100, actor=staff(admin_user))
     assert db.session.get(Booking, booking.id).status == BookingStatus.CONFIRMED
     actions = [e.after["amount_pence"] for e in search_audit(
         entity_type="booking", entity_id=booking.reference).items if e.action == "booking.refund"]
@@ -312,8 +314,8 @@ def manual_data(session_id, **overrides):
 
 def test_manual_booking_paid_by_invoice_is_confirmed_with_a_payment_row(app, admin_user, outbox):
     session = SessionFactory(capacity=5, course__price_pence=9000)
-    booking = office.create_manual_booking(admin_user.id, manual_data(session.id),
-                                                   policy=POLICY)
+    booking = offline.create_manual_booking(manual_data(session.id), actor=staff(admin_user),
+                                            policy=POLICY)
     assert booking.status == BookingStatus.CONFIRMED and booking.seats == 2
     assert booking.amount_pence == 18000
     assert booking.payment_note == "Paid by invoice: PO 12345"
@@ -330,14 +332,14 @@ def test_manual_booking_paid_by_invoice_is_confirmed_with_a_payment_row(app, adm
 def test_manual_booking_reports_every_bad_field_and_never_overbooks(app, admin_user):
     session = SessionFactory(capacity=2)
     with pytest.raises(InvalidInput) as caught:
-        office.create_manual_booking(admin_user.id, manual_data(
+        offline.create_manual_booking(manual_data(
             session.id, **{"contact-email": "nope", "attendees-1-name": "12", "method": "cash"}),
-            policy=POLICY)
+            actor=staff(admin_user), policy=POLICY)
     assert set(caught.value.fields) == {"contact.email", "attendees.1.name", "method"}
     paid_booking(session.id, 1)
     with pytest.raises(SeatsUnavailable):
-        office.create_manual_booking(admin_user.id, manual_data(session.id),
-                                             policy=POLICY)
+        offline.create_manual_booking(manual_data(session.id), actor=staff(admin_user),
+                                      policy=POLICY)
     assert db.session.scalar(select(func.count()).select_from(Payment).where(
         Payment.provider == "invoice")) == 0
     assert seats_taken(session.id) == 1
@@ -345,11 +347,15 @@ def test_manual_booking_reports_every_bad_field_and_never_overbooks(app, admin_u
 
 def test_held_booking_can_be_marked_paid_by_bank_transfer(app, admin_user):
     booking = held_booking(SessionFactory().id, 2)
-    office.mark_paid(admin_user.id, booking.reference, "bank_transfer", "Ref 88")
+    offline.mark_paid_offline(booking.reference, "bank_transfer", "Ref 88",
+                              actor=staff(admin_user))
     confirmed = db.session.get(Booking, booking.id)
     assert confirmed.status == BookingStatus.CONFIRMED
     assert confirmed.payment_note == "Paid by bank transfer: Ref 88"
     assert db.session.scalar(select(Payment.provider)) == "bank_transfer"
+    [entry] = search_audit(entity_type="booking", entity_id=booking.reference).items
+    assert (entry.action, entry.actor_id) == ("booking.mark_paid", admin_user.id)
+    assert (entry.before["status"], entry.after["status"]) == ("held", "confirmed")
 
 
 def test_transferred_booking_event_is_on_the_timeline(app, admin_user):
@@ -417,7 +423,7 @@ def test_cancel_and_refund_by_policy_are_refused_once_the_course_has_started(
     assert not (changes.can_cancel or changes.can_transfer)
     assert changes.can_rename is not completed  # the register is open until completion
     # A goodwill refund of an amount stays possible and leaves the booking as it is.
-    goodwill = office.refund_booking(admin_user.id, booking.reference, "30")
+    goodwill = refunds.refund_booking(booking.reference, 3000, actor=staff(admin_user))
     assert goodwill.amount_pence == 3000
     assert db.session.get(Booking, booking.id).status == BookingStatus.CONFIRMED
 

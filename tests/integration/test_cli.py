@@ -1,4 +1,4 @@
-"""`flask seed-demo` and `flask users ...` as an operator uses them."""
+"""`flask seed-demo`, `flask users ...` and `flask payments ...` as an operator uses them."""
 from __future__ import annotations
 
 import re
@@ -8,8 +8,11 @@ from argon2 import PasswordHasher, profiles
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Course, Role, User
+from app.models import AuditLog, Booking, BookingStatus, Course, Refund, Role, User
 from app.services.staff import passwords
+
+from admin_helpers import held_booking, paid_booking
+from factories import SessionFactory
 
 
 @pytest.fixture
@@ -216,3 +219,30 @@ def test_cleanup_expires_stale_holds_and_purges_old_keys(app):
     assert db.session.get(Booking, stale.id).status == BookingStatus.EXPIRED
     again = app.test_cli_runner().invoke(args=["cleanup"])
     assert "0 holds expired, 0 idempotency keys purged" in again.output
+
+
+# -- payments --------------------------------------------------------------------------
+def test_payments_mark_paid_confirms_a_held_booking_without_a_staff_audit_entry(run):
+    booking = held_booking(SessionFactory().id)
+    result = run("payments", "mark-paid", booking.reference, "--method", "invoice",
+                 "--note", "PO 4471")
+    assert result.exit_code == 0, result.output
+    assert f"{booking.reference} confirmed: Paid by invoice: PO 4471." in result.output
+    db.session.expire_all()
+    assert db.session.get(Booking, booking.id).status == BookingStatus.CONFIRMED
+    assert count(AuditLog) == 0  # the command acts as the system, not as a member of staff
+    again = run("payments", "mark-paid", booking.reference, "--method", "invoice")
+    assert again.exit_code == 1 and "already confirmed" in again.output
+
+
+def test_payments_refund_refunds_part_and_refuses_more_than_is_left(run):
+    booking = paid_booking(SessionFactory(course__price_pence=10000).id)
+    part = run("payments", "refund", booking.reference, "--amount-pence", "2500")
+    assert part.exit_code == 0, part.output
+    assert f"of 2500 pence for {booking.reference}: succeeded." in part.output
+    too_much = run("payments", "refund", booking.reference, "--amount-pence", "9000")
+    assert too_much.exit_code == 1 and "between £0.01 and £75.00" in too_much.output
+    db.session.expire_all()
+    [refund] = db.session.scalars(select(Refund)).all()
+    assert (refund.amount_pence, refund.requested_by_id) == (2500, None)
+    assert count(AuditLog) == 0

@@ -26,6 +26,7 @@ from fakes.stripe_server import event, post_event, stripe_config, stripe_server 
 LINKS = payments.CheckoutLinks(success_url="https://booking.example.test/done",
                                cancel_url="https://booking.example.test/pay")
 POLICY = BookingPolicy()
+SYSTEM = manage.Actor.system()  # the `flask payments ...` commands
 
 
 @pytest.fixture
@@ -232,7 +233,8 @@ def test_payment_for_a_booking_cancelled_meanwhile_is_refunded(app, client, stri
 def test_a_second_payment_for_a_paid_booking_is_refunded(app, client, stripe_server):
     booking = hold(future_session())
     payments.start_checkout(booking.reference, LINKS)
-    payments.mark_paid_offline(booking.reference, "bank_transfer", note="BACS ref 991")
+    payments.mark_paid_offline(booking.reference, "bank_transfer", note="BACS ref 991",
+                               actor=SYSTEM)
     pay_at_stripe(client, stripe_server, booking)
     [refund] = refunds_of(booking)
     assert refund.reason == "duplicate_payment" and refund.status == RefundStatus.SUCCEEDED
@@ -329,16 +331,16 @@ def test_cancelling_inside_the_half_refund_window_refunds_half(app, client, stri
 
 def test_admins_refund_part_then_the_rest_and_never_more_than_was_paid(app, client, stripe_server):
     booking = paid_booking(client, stripe_server, seats=2)
-    part = payments.refund_booking(booking.reference, 3000, requested_by_id=None)
+    part = payments.refund_booking(booking.reference, 3000, actor=SYSTEM)
     assert part.status == RefundStatus.SUCCEEDED and part.amount_pence == 3000
     with pytest.raises(InvalidInput):
-        payments.refund_booking(booking.reference, booking.amount_pence)
+        payments.refund_booking(booking.reference, booking.amount_pence, actor=SYSTEM)
     with pytest.raises(InvalidInput):
-        payments.refund_booking(booking.reference, 0)
-    rest = payments.refund_booking(booking.reference)
+        payments.refund_booking(booking.reference, 0, actor=SYSTEM)
+    rest = payments.refund_booking(booking.reference, actor=SYSTEM)
     assert rest.amount_pence == booking.amount_pence - 3000
     with pytest.raises(InvalidState):
-        payments.refund_booking(booking.reference, 1)
+        payments.refund_booking(booking.reference, 1, actor=SYSTEM)
     assert [int(c.params["amount"]) for c in stripe_server.calls("POST", "/v1/refunds")] == \
         [3000, booking.amount_pence - 3000]
     assert fresh(booking).status == BookingStatus.CONFIRMED  # money only
@@ -358,7 +360,7 @@ def test_the_retry_sweep_creates_missing_cancellation_refunds(app, client, strip
 
 def test_a_refund_owed_on_an_invoice_paid_booking_goes_to_an_admin(app, stripe_server):
     booking = hold(future_session())
-    payments.mark_paid_offline(booking.reference, "invoice", note="PO 4471")
+    payments.mark_paid_offline(booking.reference, "invoice", note="PO 4471", actor=SYSTEM)
     manage.cancel_booking(booking.reference, actor=manage.Actor.customer(), policy=POLICY)
     refund = payments.refund_cancellation(booking.reference)
     assert refund.status == RefundStatus.FAILED and "bank transfer" in refund.last_error
@@ -369,15 +371,15 @@ def test_a_refund_owed_on_an_invoice_paid_booking_goes_to_an_admin(app, stripe_s
 # -- paying another way ------------------------------------------------------------------------------
 def test_an_admin_marks_a_booking_paid_by_invoice(app):
     booking = hold(future_session())
-    payments.mark_paid_offline(booking.reference, "invoice", note="PO 4471")
+    payments.mark_paid_offline(booking.reference, "invoice", note="PO 4471", actor=SYSTEM)
     booking = fresh(booking)
     assert booking.status == BookingStatus.CONFIRMED and booking.payment_note == "Paid by invoice: PO 4471"
     [payment] = payments_of(booking)
     assert payment.provider == "invoice" and payment.status == PaymentStatus.SUCCEEDED
     with pytest.raises(InvalidState):
-        payments.mark_paid_offline(booking.reference, "invoice")
+        payments.mark_paid_offline(booking.reference, "invoice", actor=SYSTEM)
     with pytest.raises(InvalidInput):
-        payments.mark_paid_offline(hold(future_session()).reference, "cheque")
+        payments.mark_paid_offline(hold(future_session()).reference, "cheque", actor=SYSTEM)
 
 
 def test_marking_a_lapsed_hold_paid_needs_the_seats_to_be_free(app):
@@ -386,11 +388,11 @@ def test_marking_a_lapsed_hold_paid_needs_the_seats_to_be_free(app):
     lapse_hold(booking)
     hold(course_session)
     with pytest.raises(SeatsUnavailable):
-        payments.mark_paid_offline(booking.reference, "bank_transfer")
+        payments.mark_paid_offline(booking.reference, "bank_transfer", actor=SYSTEM)
     assert payments_of(booking) == []  # nothing half-recorded
 
 
 def test_factory_confirmed_bookings_have_no_card_payment_to_refund(app):
     booking = BookingFactory(session=future_session())
     with pytest.raises(InvalidState):
-        payments.refund_booking(booking.reference)
+        payments.refund_booking(booking.reference, actor=SYSTEM)

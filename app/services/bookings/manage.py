@@ -13,7 +13,7 @@ Rules every audience shares:
   of the session's register (attendance, certificates) and is not cancelled,
   renamed or moved. Releasing an unpaid hold is still allowed (it never joined
   the register). Money can still be returned as a goodwill refund of an amount
-  (app.services.payments.refunds), which leaves the booking as it is.
+  (refund_booking in the payments package), which leaves the booking as it is.
 * A name on an issued certificate never changes.
 
 `allowed_changes` answers "what may this actor do now?" from the same checks,

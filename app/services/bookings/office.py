@@ -1,37 +1,31 @@
 """The booking office: what only staff do with bookings. Search and filter, the
-booking's timeline, resend the confirmation, refund an amount, record a payment
-made another way, and bookings taken by phone.
+booking's timeline and resending the confirmation.
 
 Cancelling, correcting names and moving a booking are the same functions the
 customer uses (app.services.bookings.manage), called with `Actor.staff(...)`;
-this module only previews their outcome for the admin pages. A resend records
-ConfirmationResendRequested; the email itself is sent by the outbox handler in
-app.services.messaging.notifications.
+this module only previews their outcome for the admin pages. Refunding an
+amount, recording a payment made another way and bookings taken by phone are
+payment operations, in the payments package (refunds, offline), which builds on
+this one. A resend records ConfirmationResendRequested; the email itself is
+sent by the outbox handler in app.services.messaging.notifications.
 """
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import partial
 
 from app.models import Booking, BookingStatus, utcnow
 from app.repositories import BookingRepository, Page, unit_of_work
 from app.repositories.admin import AdminBookingRepository, AdminSessionRepository, BookingCriteria
 from app.repositories.payments import PaymentRepository, RefundRepository
-from app.services.bookings.holds import BookingPolicy, get_booking, hold_seats
-from app.services.bookings.manage import (
-    AUDITED_FIELDS, Actor, Changes, RefundRule, allowed_changes, refund_due,
-)
+from app.services.bookings.holds import BookingPolicy, get_booking
+from app.services.bookings.manage import Actor, Changes, RefundRule, allowed_changes, refund_due
 from app.services.core import events
-from app.services.core.audit import record_audit, search_audit, snapshot
-from app.services.core.errors import InvalidInput, InvalidState
-from app.services.core.inputs import DEFAULT_PER_PAGE, checked
+from app.services.core.audit import record_audit, search_audit
+from app.services.core.errors import InvalidState
+from app.services.core.inputs import DEFAULT_PER_PAGE
 from app.services.core.ukformat import pounds, uk_short_date
-from app.services.payments import refunds as payment_refunds
-from app.services.payments.checkout import OFFLINE_METHODS, mark_paid_offline
-from app.validation import FieldError, ValidationFailed, parse_booking_request
-from app.validation.admin import validate_choice, validate_notes, validate_pounds
 from app.validation.filters import (
     BOOKING_DATE_FIELDS, BookingFilters, booking_filters_from_query, london_day_bounds,
 )
@@ -41,11 +35,6 @@ DATE_FIELDS = BOOKING_DATE_FIELDS
 REFUND_CHOICES = {RefundRule.POLICY.value: "What the cancellation policy allows",
                   RefundRule.FULL.value: "A full refund", RefundRule.NONE.value: "No refund"}
 SESSION_EVENT_TYPES = (events.SESSION_CHANGED, events.SESSION_CANCELLED)
-
-METHOD_RULE = partial(validate_choice, choices=OFFLINE_METHODS, field_label="payment method")
-NOTE_RULE = partial(validate_notes, field_label="payment note", max_length=500)
-REFUND_AMOUNT_RULE = partial(validate_pounds, field_label="refund amount", required=False,
-                             allow_zero=False)
 
 
 # -- search ---------------------------------------------------------------------------------
@@ -167,15 +156,16 @@ def booking_detail(reference: str, *, actor: Actor, policy: BookingPolicy,
                    now: datetime | None = None) -> BookingDetail:
     now = now or utcnow()
     booking = get_booking(reference)
-    payment = payment_refunds.card_payment_for(booking)
+    payments = PaymentRepository()
+    payment = payments.card_payment_for(booking.id)
     targets = AdminSessionRepository().transfer_targets(booking.session.course_id, now,
                                                         excluding=booking.session_id)
     taken = BookingRepository().seats_taken_by_session([t.id for t in targets], now)
     return BookingDetail(
         booking=booking, timeline=_timeline(booking),
-        payments=PaymentRepository().for_booking(booking.id),
+        payments=payments.for_booking(booking.id),
         refunds=RefundRepository().for_booking(booking.id),
-        refundable_pence=payment_refunds.refundable_pence(payment) if payment else 0,
+        refundable_pence=payments.refundable_pence(payment) if payment else 0,
         transfer_targets=targets,
         target_seats={t.id: max(0, t.capacity - taken.get(t.id, 0)) for t in targets},
         changes=allowed_changes(booking, actor=actor, policy=policy, now=now))
@@ -203,91 +193,3 @@ def refund_preview(booking: Booking, policy: BookingPolicy, *,
     return {choice: refund_due(booking, RefundRule(choice), policy=policy, now=now)
             for choice in REFUND_CHOICES}
 
-
-def refund_booking(actor_id: int, reference: str, amount: object = None, *,
-                   now: datetime | None = None):
-    """Refund part (an amount in pounds) or, with no amount, all of what is left of the
-    booking's card payment (payments.refunds.refund_booking). The booking itself
-    is unchanged. Returns the Refund."""
-    amount_pence = checked(REFUND_AMOUNT_RULE, amount, "amount")
-    booking = get_booking(reference)
-    try:
-        refund = payment_refunds.refund_booking(booking.reference, amount_pence,
-                                                requested_by_id=actor_id, now=now)
-    except InvalidInput as exc:
-        message = exc.fields.get("amount_pence") or exc.message
-        raise InvalidInput(message, fields={"amount": message}) from None
-    with unit_of_work():
-        record_audit(actor_id, "booking.refund", "booking", booking.reference, after={
-            "refund_id": refund.id, "amount_pence": refund.amount_pence,
-            "status": refund.status.value})
-    return refund
-
-
-def mark_paid(actor_id: int, reference: str, method: object, note: object = None, *,
-              now: datetime | None = None) -> Booking:
-    """Confirm a held booking paid by invoice or bank transfer (when card payments
-    are down, or the customer asked to pay that way)."""
-    method = checked(METHOD_RULE, method, "method")
-    note = checked(NOTE_RULE, note, "note")
-    with unit_of_work():
-        booking = get_booking(reference)
-        before = snapshot(booking, AUDITED_FIELDS)
-        booking = mark_paid_offline(booking.reference, method, note=note or None, now=now)
-        record_audit(actor_id, "booking.mark_paid", "booking", booking.reference,
-                     before=before, after=snapshot(booking, AUDITED_FIELDS))
-    return booking
-
-
-# -- manual bookings ------------------------------------------------------------------------
-def manual_booking_data(data: Mapping) -> dict:
-    """Form-shaped values (contact-name, attendees-0-name, ...) in the shape the
-    booking validation layer reads. Attendee rows left blank are ignored."""
-    attendees = []
-    for index in range(100):
-        name = data.get(f"attendees-{index}-name")
-        if name is None:
-            break
-        email = data.get(f"attendees-{index}-email")
-        if (name or "").strip() or (email or "").strip():
-            attendees.append({"name": name, "email": email,
-                              "access_needs": data.get(f"attendees-{index}-access_needs")})
-    return {
-        "session_id": data.get("session_id"),
-        "contact": {key: data.get(f"contact-{key}")
-                    for key in ("name", "email", "phone", "postcode", "company")},
-        "attendees": attendees,
-    }
-
-
-def create_manual_booking(actor_id: int, data: Mapping, *, policy: BookingPolicy,
-                          now: datetime | None = None) -> Booking:
-    """A booking taken by phone or email and paid by invoice or bank transfer: the
-    seats are held and confirmed in one transaction, with a Payment row for the
-    method (payments.checkout.mark_paid_offline). `data` is the admin form's
-    values (see manual_booking_data); the booking rules are the customer's."""
-    now = now or utcnow()
-    errors: dict[str, str] = {}
-    request = None
-    try:
-        request = parse_booking_request(manual_booking_data(data), max_seats=policy.max_seats)
-    except ValidationFailed as exc:
-        errors.update(exc.errors)
-    method = note = None
-    try:
-        method = METHOD_RULE(data.get("method"))
-    except FieldError as exc:
-        errors["method"] = exc.message
-    try:
-        note = NOTE_RULE(data.get("note"))
-    except FieldError as exc:
-        errors["note"] = exc.message
-    if errors:
-        raise InvalidInput(fields=errors)
-    with unit_of_work():
-        booking = hold_seats(request, policy=policy, now=now)
-        booking = mark_paid_offline(booking.reference, method, note=note or None, now=now)
-        after = snapshot(booking, AUDITED_FIELDS)
-        after["method"] = method
-        record_audit(actor_id, "booking.create_manual", "booking", booking.reference, after=after)
-    return booking

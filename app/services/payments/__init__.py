@@ -7,10 +7,13 @@ Modules, each named for what it holds:
 * `breakers`: the circuit breakers (payments, refunds, webhooks) and why their
   calls do not serialise;
 * `runtime`: per-application settings, breakers and gateway (`init_app`);
-* `checkout`: starting a payment, following it, the retry queue, invoices;
+* `checkout`: starting a payment, following it, the retry queue;
+* `offline`: invoice and bank transfer, recorded by staff (mark paid, bookings
+  taken by phone);
 * `webhooks`: verifying and applying provider events once each;
 * `settlement`: what a verified fact does (confirm, release, refund);
-* `refunds`: refund rows, provider calls, retries, the cancellation handler;
+* `refunds`: refund rows, provider calls, retries, the cancellation handler,
+  staff refunds;
 * `fake_checkout`: the fake provider's page actions;
 * `errors`: the domain errors the web layer maps to pages and JSON.
 
@@ -23,9 +26,10 @@ from datetime import datetime
 from app.services.payments.breakers import Breakers, ConcurrentCircuitBreaker
 from app.services.payments.checkout import (
     CheckoutLinks, CheckoutRetryReport, CheckoutStart, PaymentProgress, checkout_links,
-    mark_paid_offline, payment_progress, retry_queued_checkouts, start_checkout, sync_checkout,
+    payment_progress, retry_queued_checkouts, start_checkout, sync_checkout,
 )
 from app.services.payments.errors import CardPaymentsPaused, InvalidWebhookSignature, WebhooksPaused
+from app.services.payments.offline import create_manual_booking, mark_paid_offline
 from app.services.payments.refunds import (
     RefundAttempt, attempt_refund, create_missing_cancellation_refunds, refund_booking,
     refund_cancellation, refunds_for, retry_due_refunds,
@@ -38,10 +42,10 @@ __all__ = [
     "Breakers", "CardPaymentsPaused", "CheckoutLinks", "CheckoutRetryReport", "CheckoutStart",
     "ConcurrentCircuitBreaker", "InvalidWebhookSignature", "PaymentProgress", "RefundAttempt",
     "RetryReport", "WebhookOutcome", "WebhooksPaused", "attempt_refund", "breaker_states",
-    "checkout_links", "create_missing_cancellation_refunds", "init_app", "mark_paid_offline",
-    "payment_progress", "receive_webhook", "refund_booking", "refund_cancellation", "refunds_for",
-    "retry_due_refunds", "retry_queued_checkouts", "run_retries", "runtime", "start_checkout",
-    "sync_checkout",
+    "checkout_links", "create_manual_booking", "create_missing_cancellation_refunds", "init_app",
+    "mark_paid_offline", "payment_progress", "receive_webhook", "refund_booking",
+    "refund_cancellation", "refunds_for", "retry_due_refunds", "retry_queued_checkouts",
+    "run_retries", "runtime", "start_checkout", "sync_checkout",
 ]
 
 

@@ -1,5 +1,5 @@
-"""Starting a card payment for a held booking, following it, and the ways round
-the card flow (payment links queued while the provider is down, invoices).
+"""Starting a card payment for a held booking, following it, and the payment
+links queued while the provider is down. (Invoice and bank transfer: `offline`.)
 
 One Payment row per checkout attempt. It is written (and committed) *before*
 the provider is called, and the call's ``Idempotency-Key`` and every
@@ -31,7 +31,7 @@ from app.repositories.payments import PaymentRepository, RefundRepository
 from app.services.bookings.holds import confirm_booking, get_booking, lock_booking
 from app.services.core import events
 from app.services.core.alerts import raise_alert
-from app.services.core.errors import HoldExpired, InvalidInput, InvalidState, PaymentUnavailable
+from app.services.core.errors import HoldExpired, InvalidState, PaymentUnavailable
 from app.services.core.links import Links
 from app.services.core.links import current as current_links
 from app.services.payments import refunds, settlement
@@ -50,8 +50,6 @@ EXPIRY_MARGIN = timedelta(minutes=3)
 REUSE_MIN_LEFT = timedelta(minutes=2)
 # A queued attempt keeps its key while its expires_at is still acceptable to Stripe.
 REQUEUE_SLACK = timedelta(seconds=30)
-
-OFFLINE_METHODS = {"invoice": "Paid by invoice", "bank_transfer": "Paid by bank transfer"}
 
 
 @dataclass(frozen=True)
@@ -287,21 +285,3 @@ def retry_queued_checkouts(links_for: Callable[[str], CheckoutLinks] = checkout_
             log.info("queued checkout for %s dropped: %s", reference, exc)
     return CheckoutRetryReport(links_sent=sent, still_paused=paused, expired=expired)
 
-
-# -- paying another way -------------------------------------------------------------------------
-def mark_paid_offline(reference: str, method: str, *, note: str | None = None,
-                      now: datetime | None = None) -> Booking:
-    """An administrator records payment by invoice or bank transfer: the booking is
-    confirmed (late holds too, if the seats are free; SeatsUnavailable if not)."""
-    if method not in OFFLINE_METHODS:
-        raise InvalidInput(fields={"method": "Choose invoice or bank transfer."})
-    now = now or utcnow()
-    with unit_of_work():
-        booking = lock_booking(reference)
-        if booking.status == BookingStatus.CONFIRMED:
-            raise InvalidState("This booking is already confirmed.")
-        PaymentRepository().add(Payment(
-            booking_id=booking.id, provider=method, amount_pence=booking.amount_pence,
-            currency=CURRENCY, status=PaymentStatus.SUCCEEDED, paid_at=now))
-        text = OFFLINE_METHODS[method] + (f": {note.strip()}" if note and note.strip() else "")
-        return confirm_booking(reference, now=now, payment_note=text)

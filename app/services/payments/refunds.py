@@ -40,27 +40,28 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from app.models import (
-    Booking, BookingStatus, OutboxEvent, Payment, PaymentStatus, Refund, RefundStatus, Severity,
-    utcnow,
+    Booking, BookingStatus, OutboxEvent, Payment, Refund, RefundStatus, Severity, utcnow,
 )
 from app.repositories import SessionRepository, unit_of_work
 from app.repositories.payments import PaymentRepository, RefundRepository
 from app.services.bookings.holds import get_booking, lock_booking
+from app.services.bookings.manage import Actor
 from app.services.core import events
 from app.services.core.alerts import raise_alert
+from app.services.core.audit import record_audit
 from app.services.core.errors import InvalidInput, InvalidState
 from app.services.payments.gateway import (
     GatewayRejected, GatewayUnavailable, RefundRequest, RefundResult,
 )
 from app.services.payments.runtime import runtime
+from app.validation.admin import validate_pounds
 
 log = logging.getLogger(__name__)
 
 handlers = events.HandlerSet()
-
-CARD_PROVIDERS = ("stripe", "fake")
 
 # Our reasons (Refund.reason) and the one Stripe is told.
 REASON_CANCELLATION = "cancellation"
@@ -79,6 +80,10 @@ BACKOFF_BASE = timedelta(minutes=1)
 BACKOFF_MAX = timedelta(hours=6)
 ALERT_AFTER_ATTEMPTS = 5
 
+# An admin's refund as typed in pounds (blank: everything still refundable).
+REFUND_AMOUNT_RULE = partial(validate_pounds, field_label="refund amount", required=False,
+                             allow_zero=False)
+
 
 def backoff(attempts: int) -> timedelta:
     """Delay after `attempts` failed tries: 1, 2, 4 ... minutes, at most six hours."""
@@ -86,22 +91,6 @@ def backoff(attempts: int) -> timedelta:
 
 
 # -- reading -----------------------------------------------------------------------------
-def refundable_pence(payment: Payment) -> int:
-    """What a succeeded payment can still give back."""
-    if payment.status != PaymentStatus.SUCCEEDED:
-        return 0
-    return max(0, payment.amount_pence - RefundRepository().committed_pence(payment.id))
-
-
-def card_payment_for(booking: Booking) -> Payment | None:
-    """The booking's card payment with the most left to refund (the one that paid for it)."""
-    candidates = [p for p in PaymentRepository().succeeded_for_booking(booking.id)
-                  if p.provider in CARD_PROVIDERS]
-    candidates = [(refundable_pence(p), p) for p in candidates]
-    candidates = [c for c in candidates if c[0] > 0]
-    return max(candidates, key=lambda c: (c[0], c[1].id))[1] if candidates else None
-
-
 def refunds_for(reference: str) -> list[Refund]:
     return RefundRepository().for_booking(get_booking(reference).id)
 
@@ -121,7 +110,7 @@ def create_refund_row(booking: Booking, payment: Payment | None, amount_pence: i
         existing = repo.get_by_idempotency_key(key)
         if existing is not None:
             return existing
-    if payment is None or payment.provider not in CARD_PROVIDERS:
+    if payment is None or not payment.is_card:
         # Nothing to refund through the gateway (paid by invoice or bank transfer):
         # keep the debt on record and hand it to an admin.
         refund = repo.add(Refund(
@@ -135,7 +124,7 @@ def create_refund_row(booking: Booking, payment: Payment | None, amount_pence: i
                     "payment to refund. Please pay it back by bank transfer.",
                     severity=Severity.WARNING, dedupe_key=f"refund-needs-admin:{refund.id}")
         return refund
-    available = refundable_pence(payment)
+    available = PaymentRepository().refundable_pence(payment)
     if available <= 0:
         raise InvalidState("This payment has already been refunded in full.")
     refund = repo.add(Refund(
@@ -300,7 +289,7 @@ def refund_cancellation(reference: str, *, now: datetime | None = None) -> Refun
         booking = lock_booking(reference)
         if booking.status != BookingStatus.CANCELLED or booking.refund_due_pence <= 0:
             return None
-        payment = card_payment_for(booking)
+        payment = PaymentRepository().card_payment_for(booking.id)
         if payment is None:  # paid another way, or refunded already: create_refund_row decides
             paid = PaymentRepository().succeeded_for_booking(booking.id)
             payment = paid[0] if paid else None
@@ -325,27 +314,37 @@ def on_booking_cancelled(event: OutboxEvent) -> None:
     refund_cancellation(event.payload.get("reference") or event.aggregate_id)
 
 
-def refund_booking(reference: str, amount_pence: int | None = None, *,
-                   requested_by_id: int | None = None, now: datetime | None = None) -> Refund:
-    """An administrator refunds part (`amount_pence`) or all (None) of what is left of a
-    booking's card payment. Money only: the booking's status and seats are unchanged
-    (cancel it separately). InvalidInput for a bad amount."""
+def refund_booking(reference: str, amount_pence: int | None = None, *, actor: Actor,
+                   now: datetime | None = None) -> Refund:
+    """Staff (the admin's Refund page, or the ``payments refund`` command as the
+    system) refund part (`amount_pence`) or all (None) of what is left of a
+    booking's card payment; a goodwill refund after the course too. Money only:
+    the booking's status and seats are unchanged (cancel it separately).
+    InvalidInput (at `amount`) for an amount that is not there to refund. A staff
+    refund is audited as ``booking.refund`` with the provider's answer."""
     now = now or utcnow()
+    payments = PaymentRepository()
     with unit_of_work():
         booking = lock_booking(reference)
-        payment = card_payment_for(booking)
+        payment = payments.card_payment_for(booking.id)
         if payment is None:
             raise InvalidState("This booking has no card payment left to refund.")
-        available = refundable_pence(payment)
+        available = payments.refundable_pence(payment)
         amount = available if amount_pence is None else int(amount_pence)
         if not 0 < amount <= available:
             message = f"Enter an amount between £0.01 and £{available / 100:.2f}."
-            raise InvalidInput(message, fields={"amount_pence": message})
+            raise InvalidInput(message, fields={"amount": message})
         refund = create_refund_row(booking, payment, amount, reason=REASON_ADMIN,
-                                   requested_by_id=requested_by_id, now=now)
-        refund_id = refund.id
+                                   requested_by_id=actor.user_id, now=now)
+        refund_id, reference = refund.id, booking.reference
     attempt_refund(refund_id, now=now)
-    return RefundRepository().get_fresh(refund_id)
+    refund = RefundRepository().get_fresh(refund_id)
+    if actor.is_staff:
+        with unit_of_work():
+            record_audit(actor.user_id, "booking.refund", "booking", reference, after={
+                "refund_id": refund.id, "amount_pence": refund.amount_pence,
+                "status": refund.status.value})
+    return refund
 
 
 # -- the retry queue ---------------------------------------------------------------------------

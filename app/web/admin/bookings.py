@@ -8,6 +8,7 @@ from flask import current_app, redirect, render_template, request, url_for
 from app.services.bookings import manage, office
 from app.services.catalogue import timetable
 from app.services.core.errors import DomainError
+from app.services.payments import offline, refunds
 from app.web.access import admin_required
 from app.web.admin.blueprint import bp
 from app.web.admin.common import (
@@ -127,7 +128,8 @@ def booking_mark_paid(reference: str):
     form = MarkPaidForm()
     if form.validate_on_submit():
         try:
-            office.mark_paid(actor_id(), reference, form.method.data, form.note.data)
+            offline.mark_paid_offline(reference, form.method.data, form.note.data,
+                                      actor=_staff())
         except DomainError as exc:
             problem = show_error(form, exc)
             return _detail_page(reference, status=422 if exc.fields else exc.status,
@@ -168,7 +170,8 @@ def booking_refund(reference: str):
     problem = None
     if request.method == "POST" and form.validate_on_submit() and is_confirmed():
         try:
-            refund = office.refund_booking(actor_id(), reference, form.amount.data)
+            amount_pence = refunds.REFUND_AMOUNT_RULE(form.amount.data)  # the form checked it
+            refund = refunds.refund_booking(reference, amount_pence, actor=_staff())
         except DomainError as exc:
             problem = show_error(form, exc)
         else:
@@ -211,8 +214,8 @@ def booking_new():
     problem, status = None, 200
     if posted and request.form.get("action") != "refresh" and form.validate_on_submit():
         try:
-            booking = office.create_manual_booking(actor_id(), request.form,
-                                                           policy=policy())
+            booking = offline.create_manual_booking(request.form, actor=_staff(),
+                                                    policy=policy())
         except DomainError as exc:
             placed = {k: v for k, v in exc.fields.items() if k in ("session_id", "method", "note")}
             for name, message in placed.items():

@@ -23,6 +23,7 @@ from wtforms.validators import ValidationError
 
 from app.services.bookings import manage, office, waitlist
 from app.services.catalogue import courses, timetable, venues
+from app.services.payments import offline, refunds
 from app.services.staff.auth import password_problem
 from app.validation import FieldError, validate_email, validate_person_name
 
@@ -169,7 +170,7 @@ class CancelBookingForm(ConfirmForm):
 
 
 class RefundForm(ConfirmForm):
-    amount = StringField("Amount to refund (£)", [Rule(office.REFUND_AMOUNT_RULE)],
+    amount = StringField("Amount to refund (£)", [Rule(refunds.REFUND_AMOUNT_RULE)],
                          description="Leave blank to refund everything still refundable.",
                          render_kw=MONEY)
 
@@ -180,10 +181,10 @@ class TransferForm(FlaskForm):
 
 
 class PaymentMethodMixin:
-    method = RadioField("Paid by", [Rule(office.METHOD_RULE)], default="invoice",
+    method = RadioField("Paid by", [Rule(offline.METHOD_RULE)], default="invoice",
                         choices=options([("invoice", "Invoice"), ("bank_transfer", "Bank transfer")]),
                         validate_choice=False)
-    note = StringField("Payment note (optional)", [Rule(office.NOTE_RULE)],
+    note = StringField("Payment note (optional)", [Rule(offline.NOTE_RULE)],
                        description="An invoice or purchase order number, a transfer reference.")
 
 
