@@ -31,5 +31,17 @@ class Course(TimestampMixin, SoftDeleteMixin, db.Model):
 
     sessions = relationship("CourseSession", back_populates="course", lazy="raise_on_sql")
 
+    @property
+    def minutes_per_day(self) -> int:
+        """Contact minutes each day must give, whole minutes rounded up, so the days
+        together never fall short of duration_hours."""
+        return -(-self.duration_hours * 60 // max(1, self.duration_days))
+
+    @property
+    def length_text(self) -> str:
+        """'1 day, 6 hours' or '3 days, 18 hours'."""
+        days, hours = self.duration_days, self.duration_hours
+        return f"{days} day{'' if days == 1 else 's'}, {hours} hour{'' if hours == 1 else 's'}"
+
     def __repr__(self) -> str:
         return f"<Course {self.slug}>"

@@ -40,3 +40,11 @@ class WaitlistEntry(TimestampMixin, db.Model):
     offer_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     session = relationship("CourseSession", lazy="joined")
+
+    def offer_is_live(self, now: datetime) -> bool:
+        """Offered and not yet past the offer's expiry: those seats are this person's."""
+        return (self.status == WaitlistStatus.OFFERED and self.offer_expires_at is not None
+                and self.offer_expires_at > now)
+
+    def offer_has_lapsed(self, now: datetime) -> bool:
+        return self.status == WaitlistStatus.OFFERED and not self.offer_is_live(now)

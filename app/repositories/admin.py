@@ -149,6 +149,15 @@ class AdminSessionRepository(Repository[CourseSession]):
         stmt = _where_given(stmt, *_owner_filters(course_id, venue_id, trainer_id))
         return int(self.session.scalar(stmt) or 0)
 
+    def upcoming(self, now: datetime, *, course_id: int) -> list[CourseSession]:
+        """A course's scheduled sessions that have not ended yet, soonest first."""
+        stmt = (select(CourseSession)
+                .where(CourseSession.course_id == course_id,
+                       CourseSession.status == SessionStatus.SCHEDULED,
+                       CourseSession.ends_at > now)
+                .order_by(CourseSession.starts_at, CourseSession.id))
+        return list(self.session.scalars(stmt).unique())
+
     def upcoming_counts_by_trainer(self, trainer_ids: list[int], now: datetime) -> dict[int, int]:
         if not trainer_ids:
             return {}

@@ -154,10 +154,12 @@ class Repository(Generic[M]):
         )
         return Page(items=items, page=page, per_page=per_page, total=total)
 
-    def refresh(self, *objs: object) -> None:
-        """Re-read loaded rows from the database (after taking the lock that guards them)."""
-        for obj in objs:
-            self.session.refresh(obj)
+    def refresh(self, obj: T, *more: object) -> T:
+        """Re-read loaded rows from the database (after taking the lock that guards
+        them); returns the first."""
+        for row in (obj, *more):
+            self.session.refresh(row)
+        return obj
 
     def expire(self, obj: object, *attributes: str) -> None:
         """Forget loaded attributes (all, if none named), so the next access reloads

@@ -16,12 +16,6 @@ class BookingRepository(Repository[Booking]):
     def get_by_reference(self, reference: str) -> Booking | None:
         return self.session.scalar(select(Booking).where(Booking.reference == reference))
 
-    def refresh(self, booking: Booking) -> Booking:
-        """Read the booking again from the database (call after taking its session's
-        seat lock, so what is read cannot change before commit)."""
-        self.session.refresh(booking)
-        return booking
-
     def move_to_session(self, booking: Booking, session_id: int) -> Booking:
         """Put the booking on another session, written now, so that `booking.session`
         and any later count in this transaction see the new session."""

@@ -40,34 +40,25 @@ from app.web.forms import (
 )
 from app.web.htmx import is_htmx, keep_private, render
 from app.web.links import site_links
-from app.web.signed_links import booking_from_link
+from app.web.signed_links import booking_from_link, signed_path
 
 bp = Blueprint("booking", __name__)
 
 
 
-# -- links the API and emails can build -------------------------------------------------
-def _signed_url(endpoint: str, reference: str, *, external: bool) -> str:
-    """A signed link to a booking page: relative inside the site, absolute (on
-    PUBLIC_BASE_URL, through the app's Links) for links that leave it."""
-    links = site_links()
-    if external:
-        return links.signed_url(endpoint, reference)
-    return url_for(endpoint, reference=reference, token=links.token(reference))
-
-
-def manage_url(reference: str, *, external: bool = False) -> str:
+# -- links inside the site (absolute ones, for links that leave it, come from site_links()) --
+def manage_url(reference: str) -> str:
     """The signed manage-booking link for `reference`."""
-    return _signed_url("booking.manage", reference, external=external)
+    return signed_path("booking.manage", reference)
 
 
-def pay_url(reference: str, *, external: bool = False) -> str:
+def pay_url(reference: str) -> str:
     """The signed payment page link for a held booking."""
-    return _signed_url("booking.pay", reference, external=external)
+    return signed_path("booking.pay", reference)
 
 
-def confirmation_url(reference: str, *, external: bool = False) -> str:
-    return _signed_url("booking.confirmation", reference, external=external)
+def confirmation_url(reference: str) -> str:
+    return signed_path("booking.confirmation", reference)
 
 
 def _links(reference: str) -> dict[str, str]:
@@ -75,8 +66,8 @@ def _links(reference: str) -> dict[str, str]:
         "manage": manage_url(reference),
         "pay": pay_url(reference),
         "confirmation": confirmation_url(reference),
-        "cancel": _signed_url("booking.cancel", reference, external=False),
-        "rename": _signed_url("booking.rename", reference, external=False),
+        "cancel": signed_path("booking.cancel", reference),
+        "rename": signed_path("booking.rename", reference),
     }
 
 
@@ -249,7 +240,7 @@ def confirmation(reference: str):
         return redirect(manage_url(reference), code=303)
     return render_template("booking/confirmation.html", booking=booking,
                            links=_links(reference),
-                           manage_link=manage_url(reference, external=True),
+                           manage_link=site_links().manage_link(reference),
                            policy=_policy())
 
 
@@ -257,22 +248,22 @@ def _render_manage(booking: Booking, *, form=None, errors=None, problem=None, st
     now = utcnow()
     policy = _policy()
     standing = booking_standing(booking, now)
-    can_rename = standing.is_live and policy.can_change_names(booking.session.starts_at, now)
+    changes = allowed_changes(booking, actor=Actor.customer(), policy=policy, now=now)
+    can_rename = standing.is_live and changes.can_rename
     if can_rename and form is None:
         form = rename_form(None, booking.attendees)
-    token = request.args.get("token")  # already checked: the page was opened with it
     return render_template(
         "booking/manage.html",
         booking=booking,
         standing=standing,
         links=_links(booking.reference),
         certificate_urls={
-            c.number: url_for("booking.certificate", reference=booking.reference,
-                              number=c.number, token=token)
+            c.number: signed_path("booking.certificate", booking.reference, number=c.number)
             for c in standing.certificates if c.is_issued},
         policy=policy,
         is_live=standing.is_live,
         can_rename=can_rename,
+        can_cancel=standing.is_live and changes.can_cancel,
         form=form if can_rename else None,
         errors=errors or [],
         problem=problem,

@@ -23,16 +23,11 @@ from app.services.payments import fake_checkout
 from app.services.payments.fake_gateway import FAKE_CHECKOUT_PATH
 from app.web.htmx import hx_redirect, is_htmx, keep_private, render
 from app.web.links import site_links
-from app.web.signed_links import booking_from_link
+from app.web.signed_links import booking_from_link, signed_path
 
 bp = Blueprint("checkout", __name__)
 
 POLL_TRIGGER = "every 2s"
-
-
-# -- links --------------------------------------------------------------------------------------
-def _signed(endpoint: str, reference: str) -> str:
-    return url_for(endpoint, reference=reference, token=site_links().token(reference))
 
 
 def begin_checkout(reference: str):
@@ -43,9 +38,9 @@ def begin_checkout(reference: str):
         started = payments.start_checkout(reference,
                                           payments.checkout_links(reference, site_links()))
     except payments.CardPaymentsPaused:
-        return redirect(_signed("checkout.paused", reference), code=303)
+        return redirect(signed_path("checkout.paused", reference), code=303)
     if started.checkout_url is None:  # nothing to pay
-        return redirect(_signed("booking.confirmation", reference), code=303)
+        return redirect(signed_path("booking.confirmation", reference), code=303)
     return redirect(started.checkout_url, code=303)
 
 
@@ -66,11 +61,11 @@ def fake_page(checkout_id: str):
         abort(400, description="Choose pay, decline or abandon.")
     if not checkout.is_open:
         if checkout.payment.status.value == "succeeded":
-            return redirect(_signed("checkout.returned", reference), code=303)
+            return redirect(signed_path("checkout.returned", reference), code=303)
         return _render_fake(checkout, status=410)
     if action == "pay":
         fake_checkout.pay(checkout_id)
-        return redirect(_signed("checkout.returned", reference), code=303)
+        return redirect(signed_path("checkout.returned", reference), code=303)
     if action == "decline":
         return _render_fake(checkout, declined=fake_checkout.decline(checkout_id), status=402)
     outcome = fake_checkout.abandon(checkout_id)
@@ -80,13 +75,13 @@ def fake_page(checkout_id: str):
         return redirect(url_for("public.session", session_id=checkout.booking.session_id),
                         code=303)
     flash("You left the checkout. You have not been charged.", "info")
-    return redirect(_signed("booking.manage", reference), code=303)
+    return redirect(signed_path("booking.manage", reference), code=303)
 
 
 def _render_fake(checkout, *, declined=None, status=200):
+    cancel_url = signed_path("booking.pay", checkout.booking.reference)
     return render_template("checkout/fake.html", checkout=checkout, booking=checkout.booking,
-                           declined=declined,
-                           cancel_url=_signed("booking.pay", checkout.booking.reference)), status
+                           declined=declined, cancel_url=cancel_url), status
 
 
 # -- back from the provider ---------------------------------------------------------------------
@@ -96,7 +91,7 @@ def returned(reference: str):
     booking_from_link(reference)
     progress = payments.sync_checkout(reference)
     if progress.state == "confirmed":
-        return redirect(_signed("booking.confirmation", reference), code=303)
+        return redirect(signed_path("booking.confirmation", reference), code=303)
     return render_template("checkout/returned.html", progress=progress,
                            booking=progress.booking, **_status_context(reference, progress))
 
@@ -110,16 +105,16 @@ def status(reference: str):
     response = render("fragments/_payment_status.html", progress=progress,
                       booking=progress.booking, **_status_context(reference, progress))
     if progress.state == "confirmed" and is_htmx():
-        hx_redirect(response, _signed("booking.confirmation", reference))
+        hx_redirect(response, signed_path("booking.confirmation", reference))
     return response
 
 
 def _status_context(reference: str, progress) -> dict:
     return {
-        "status_url": _signed("checkout.status", reference),
-        "confirmation_url": _signed("booking.confirmation", reference),
-        "manage_url": _signed("booking.manage", reference),
-        "pay_url": _signed("booking.pay", reference),
+        "status_url": signed_path("checkout.status", reference),
+        "confirmation_url": signed_path("booking.confirmation", reference),
+        "manage_url": signed_path("booking.manage", reference),
+        "pay_url": signed_path("booking.pay", reference),
         "poll_trigger": None if progress.is_final else POLL_TRIGGER,
     }
 
@@ -130,7 +125,7 @@ def paused(reference: str):
     payment link follows by email."""
     booking = booking_from_link(reference)
     if booking.status != BookingStatus.HELD:
-        return redirect(_signed("booking.pay", reference), code=303)
+        return redirect(signed_path("booking.pay", reference), code=303)
     return render_template("checkout/paused.html", booking=booking,
-                           pay_url=_signed("booking.pay", reference),
-                           manage_url=_signed("booking.manage", reference)), 503
+                           pay_url=signed_path("booking.pay", reference),
+                           manage_url=signed_path("booking.manage", reference)), 503

@@ -9,9 +9,9 @@ from datetime import datetime
 
 from flask import Flask
 
-from app.services.core.ukformat import LONDON, london, uk_time
+from app.services.core.ukformat import LONDON, london, uk_short_date, uk_time
 
-__all__ = ["LONDON", "pounds", "register", "uk_date", "uk_time"]
+__all__ = ["LONDON", "pounds", "register", "uk_date", "uk_short_date", "uk_time"]
 
 def uk_date(value: datetime) -> str:
     """'Tue 3 March 2026' in London time."""
@@ -27,6 +27,7 @@ def pounds(pence: int) -> str:
 
 def register(app: Flask) -> None:
     app.add_template_filter(uk_date)
+    app.add_template_filter(uk_short_date)
     app.add_template_filter(uk_time)
     app.add_template_filter(pounds)
     app.add_template_filter(london, "to_london")

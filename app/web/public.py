@@ -2,10 +2,10 @@
 reach a booking (its personal link is in every booking email)."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, render_template, request
 
 from app.services.catalogue import listing
-from app.services.core.provider import Provider
+from app.services.core import provider
 from app.web.htmx import page_or_fragment
 
 bp = Blueprint("public", __name__)
@@ -42,5 +42,4 @@ def session(session_id: int):
 def manage_booking():
     """Where the header's "Manage booking" leads: customers have no accounts, so this
     explains the personal link in their booking emails and how to get it again."""
-    return render_template("manage_booking.html",
-                           provider=Provider.from_config(current_app.config))
+    return render_template("manage_booking.html", provider=provider.current())

@@ -1,7 +1,10 @@
 """Admin course management: prices typed in pounds, rich text sanitised, soft
 delete only, every change audited."""
+from datetime import timedelta
+
 import pytest
 
+from app.models import SessionStatus, utcnow
 from app.services.catalogue import courses, listing
 from app.services.core.audit import search_audit
 from app.services.core.errors import InvalidInput, InvalidState, NotFound
@@ -102,6 +105,36 @@ def test_course_with_upcoming_sessions_cannot_be_deleted(app, admin_user):
     with pytest.raises(InvalidState, match="upcoming"):
         courses.delete_course(admin_user.id, session.course.id)
     assert not courses.get_course(session.course.id).is_deleted
+
+
+def test_course_length_cannot_change_beyond_what_its_upcoming_sessions_give(app, admin_user):
+    """Certificates state the course's hours: a scheduled session must still teach them."""
+    session = SessionFactory()  # 7 hours, one day, of a one-day 6-hour course
+    course_id = session.course.id
+    with pytest.raises(InvalidInput) as caught:
+        courses.update_course(admin_user.id, course_id,
+                              {**courses.form_values(session.course), "duration_hours": "8"})
+    assert set(caught.value.fields) == {"duration_hours"}
+    assert "needs 8 hours; this session gives 7 hours." in caught.value.fields["duration_hours"]
+    with pytest.raises(InvalidInput) as caught:
+        courses.update_course(admin_user.id, course_id,
+                              {**courses.form_values(session.course), "duration_days": "2"})
+    assert set(caught.value.fields) == {"duration_days"}
+    course = courses.get_course(course_id)
+    assert (course.duration_days, course.duration_hours) == (1, 6)
+    assert search_audit(entity_type="course", entity_id=course_id).items == []
+
+
+def test_course_length_may_change_as_far_as_its_upcoming_sessions_give_it(app, admin_user):
+    session = SessionFactory()  # 7 hours
+    long_ago = (utcnow() - timedelta(days=30)).replace(hour=9, minute=0, second=0, microsecond=0)
+    SessionFactory(course=session.course, starts_at=long_ago,
+                   ends_at=long_ago + timedelta(hours=3))
+    SessionFactory(course=session.course, status=SessionStatus.CANCELLED,
+                   ends_at=session.starts_at + timedelta(hours=3))
+    course = courses.update_course(admin_user.id, session.course.id,
+                                   {**courses.form_values(session.course), "duration_hours": "7"})
+    assert course.duration_hours == 7
 
 
 def test_course_list_searches_and_can_include_deleted_ones(app, admin_user):

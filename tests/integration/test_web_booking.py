@@ -658,11 +658,12 @@ class TestPublicAddress:
     def app_config(self):
         return {"PUBLIC_BASE_URL": "https://book.example.co.uk/"}
 
-    def test_manage_url_uses_the_public_base_url_for_external_links(self, app):
-        from app.web.booking import manage_url, pay_url
+    def test_manage_link_uses_the_public_base_url_and_pages_link_relatively(self, app):
+        from app.web.booking import pay_url
+        from app.web.links import site_links
 
         with app.test_request_context("/", headers={"Host": "evil.example"}):
-            url = manage_url("ABCDEFGHJK", external=True)
+            url = site_links().manage_link("ABCDEFGHJK")
             assert url.startswith("https://book.example.co.uk/bookings/ABCDEFGHJK?token=")
             assert pay_url("ABCDEFGHJK").startswith("/bookings/ABCDEFGHJK/pay?token=")
 

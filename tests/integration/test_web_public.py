@@ -42,18 +42,22 @@ def test_layout_is_british_english_accessible_and_uses_only_vendored_htmx(client
     assert "Yorkshire" in page
 
 
-def test_the_headers_manage_booking_link_leads_to_a_page_explaining_the_emailed_link(client,
-                                                                                    app):
-    app.config.update(PROVIDER_PHONE="0113 496 0000", PROVIDER_EMAIL="office@example.co.uk")
-    link = re.search(r'<nav class="site-nav".*?<a href="([^"]+)"[^>]*>Manage booking</a>',
-                     html(client.get("/")), re.S)
-    assert link and link.group(1) == "/manage-booking"
-    response = client.get(link.group(1))
-    page = html(response)
-    assert response.status_code == 200
-    assert "Manage your booking</strong> button" in page and "booking reference" in page
-    assert 'href="tel:01134960000"' in page and 'href="mailto:office@example.co.uk"' in page
-    assert re.search(r'href="/manage-booking" aria-current="page"', page)
+class TestManageBookingPage:
+    @pytest.fixture
+    def app_config(self):
+        return {"PROVIDER_PHONE": "0113 496 0000", "PROVIDER_EMAIL": "office@example.co.uk"}
+
+    def test_the_headers_manage_booking_link_leads_to_a_page_explaining_the_emailed_link(
+            self, client):
+        link = re.search(r'<nav class="site-nav".*?<a href="([^"]+)"[^>]*>Manage booking</a>',
+                         html(client.get("/")), re.S)
+        assert link and link.group(1) == "/manage-booking"
+        response = client.get(link.group(1))
+        page = html(response)
+        assert response.status_code == 200
+        assert "Manage your booking</strong> button" in page and "booking reference" in page
+        assert 'href="tel:01134960000"' in page and 'href="mailto:office@example.co.uk"' in page
+        assert re.search(r'href="/manage-booking" aria-current="page"', page)
 
 
 def test_no_page_calls_the_provider_hse_approved(client):

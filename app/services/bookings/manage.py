@@ -233,7 +233,8 @@ def rename_attendees(reference: str, names: Mapping[int, object], *, actor: Acto
     """
     now = now or utcnow()
     with unit_of_work():
-        booking = get_booking(reference)
+        # Under the seat lock: completing the session (certificates) takes it too.
+        booking = lock_booking(reference)
         refused = _why_not_rename(booking, actor, policy, now)
         if refused:
             raise InvalidState(refused)

@@ -71,14 +71,6 @@ class BookingStanding:
         return self.state in (AWAITING_PAYMENT, UPCOMING)
 
     @property
-    def is_over(self) -> bool:
-        return self.state == TOOK_PLACE
-
-    @property
-    def refunded_pence(self) -> int:
-        return sum(r.amount_pence for r in self.refunds if r.state == REFUND_PAID)
-
-    @property
     def any_certificate(self) -> bool:
         return any(c.is_issued for c in self.certificates)
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
 
-from app.models import CourseSession, WaitlistEntry, WaitlistStatus, utcnow
+from app.models import CourseSession, SessionStatus, WaitlistEntry, WaitlistStatus, utcnow
 from app.repositories import BookingRepository, Page, SessionRepository, unit_of_work
 from app.repositories.admin import WaitlistRepository
 from app.services.core import events, links
@@ -68,8 +68,7 @@ class WaitlistSummary:
 
 
 def _offered_seats(entries: list[WaitlistEntry], now: datetime) -> int:
-    return sum(e.seats for e in entries if e.status == WaitlistStatus.OFFERED
-               and e.offer_expires_at and e.offer_expires_at > now)
+    return sum(e.seats for e in entries if e.offer_is_live(now))
 
 
 def _session(session_id: int) -> CourseSession:
@@ -98,8 +97,7 @@ def session_waitlist(session_id: int, *, now: datetime | None = None) -> Session
     course_session = _session(session_id)
     entries = WaitlistRepository().for_session(session_id)
     taken = BookingRepository().seats_taken(session_id, now)
-    views = [EntryView(e, i + 1, e.status == WaitlistStatus.OFFERED
-                       and (e.offer_expires_at is None or e.offer_expires_at <= now))
+    views = [EntryView(e, i + 1, e.offer_has_lapsed(now))
              for i, e in enumerate(entries)]
     return SessionWaitlist(course_session, views, max(0, course_session.capacity - taken),
                            _offered_seats(entries, now))
@@ -110,7 +108,7 @@ def add_entry(actor_id: int, session_id: int, data: Mapping) -> WaitlistEntry:
     values = parse(data, RULES)
     with unit_of_work():
         course_session = _session(session_id)
-        if course_session.status.value != "scheduled":
+        if course_session.status != SessionStatus.SCHEDULED:
             raise InvalidState("This session is not running, so it has no waiting list.")
         entry = WaitlistRepository().add(WaitlistEntry(session_id=session_id,
                                                        status=WaitlistStatus.WAITING, **values))
@@ -142,7 +140,7 @@ def _lock_and_count(session_id: int, now: datetime) -> tuple[list[WaitlistEntry]
     course_session = SessionRepository().lock_and_get(session_id)
     if course_session is None:
         raise NotFound("We could not find that session.")
-    if course_session.status.value != "scheduled" or course_session.starts_at <= now:
+    if course_session.status != SessionStatus.SCHEDULED or course_session.starts_at <= now:
         raise InvalidState("This session is not taking bookings, so no seats can be offered.")
     entries = WaitlistRepository().for_session(session_id)
     free = course_session.capacity - BookingRepository().seats_taken(session_id, now)
@@ -179,8 +177,7 @@ def offer(actor_id: int, entry_id: int, *, hours: object = DEFAULT_OFFER_HOURS,
         entry = next((e for e in entries if e.id == entry_id), None)
         if entry is None:
             raise InvalidState("This person is no longer on the waiting list.")
-        if entry.status == WaitlistStatus.OFFERED and entry.offer_expires_at \
-                and entry.offer_expires_at > now:
+        if entry.offer_is_live(now):
             to_offer += entry.seats  # re-offering: their own seats are not "taken" by them
         if entry.seats > to_offer:
             noun = "seat is" if to_offer == 1 else "seats are"

@@ -15,9 +15,10 @@ from sqlalchemy.exc import IntegrityError
 from app.models import Course, utcnow
 from app.repositories import Page
 from app.repositories.admin import AdminCourseRepository
+from app.services.catalogue.timetable import check_course_length, refuse_while_upcoming
 from app.services.core.errors import InvalidInput
 from app.services.core.inputs import DEFAULT_PER_PAGE, parse
-from app.services.core.records import AuditedRecords, refuse_while_upcoming
+from app.services.core.records import AuditedRecords
 from app.validation import clean_text, sanitize_html
 from app.validation.admin import (
     slugify, validate_pounds, validate_slug, validate_title, validate_whole_number,
@@ -117,12 +118,17 @@ def create_course(actor_id: int, data: Mapping) -> Course:
         raise _slug_taken(values["slug"]) from None
 
 
-def update_course(actor_id: int, course_id: int, data: Mapping) -> Course:
+def update_course(actor_id: int, course_id: int, data: Mapping, *,
+                  now: datetime | None = None) -> Course:
+    """Edit a course. Its length (days, hours) may change only as far as every
+    upcoming scheduled session still gives it, since certificates state it."""
+    now = now or utcnow()
     values = _values(data)
     if AdminCourseRepository().slug_taken(values["slug"], excluding=course_id):
         raise _slug_taken(values["slug"])
     try:
-        return RECORDS.update(actor_id, course_id, values)
+        return RECORDS.update(actor_id, course_id, values,
+                              check=lambda course: check_course_length(course, values, now))
     except IntegrityError:
         raise _slug_taken(values["slug"]) from None
 

@@ -32,23 +32,22 @@ exactly one refund per booking (its refund key is fixed per booking).
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from functools import partial
 from itertools import pairwise
 
 from app.models import (
-    Booking, BookingStatus, CourseSession, Role, SessionStatus, User, WaitlistStatus, utcnow,
+    Booking, BookingStatus, Course, CourseSession, Role, SessionStatus, User, WaitlistStatus,
+    utcnow,
 )
 from app.repositories import BookingRepository, Page, SessionRepository, unit_of_work
 from app.repositories.admin import (
-    AdminBookingRepository, AdminSessionCriteria, AdminSessionRepository, StaffRepository,
-    WaitlistRepository,
+    AdminBookingRepository, AdminCourseRepository, AdminSessionCriteria, AdminSessionRepository,
+    AdminVenueRepository, StaffRepository, WaitlistRepository,
 )
 from app.services.bookings import holds as booking_service
-from app.services.catalogue.courses import get_course
-from app.services.catalogue.venues import get_venue
 from app.services.core import events
 from app.services.core.audit import record_audit, search_audit, snapshot
 from app.services.core.errors import InvalidInput, InvalidState, NotFound
@@ -238,7 +237,7 @@ def required_hours_text(course) -> str:
     if days == 1:
         return _hours_text(course.duration_hours * 60)
     return (f"{_hours_text(course.duration_hours * 60)} over {days} days "
-            f"({_hours_text(-(-course.duration_hours * 60 // days))} a day)")
+            f"({_hours_text(course.minutes_per_day)} a day)")
 
 
 def contact_hours_problem(course, starts_at: datetime, ends_at: datetime) -> str | None:
@@ -255,8 +254,7 @@ def contact_hours_problem(course, starts_at: datetime, ends_at: datetime) -> str
                 f"on its {_nth(days)} day.")
     if given.minutes_per_day <= 0:
         return "The end time must be after the start time: each day runs from one to the other."
-    needed_per_day = -(-course.duration_hours * 60 // days)  # whole minutes, rounded up
-    if given.minutes_per_day >= needed_per_day:
+    if given.minutes_per_day >= course.minutes_per_day:
         return None
     gives = _hours_text(given.total_minutes)
     if days > 1:
@@ -270,6 +268,43 @@ def check_contact_hours(course, slots: list[tuple[datetime, datetime]]) -> None:
         message = contact_hours_problem(course, starts_at, ends_at)
         if message:
             raise InvalidInput(message, fields={"end_time": message})
+
+
+def check_course_length(course: Course, values: Mapping[str, int], now: datetime) -> None:
+    """Refuse a new duration_days / duration_hours (InvalidInput at the changed
+    fields) that an upcoming scheduled session of `course` would not give:
+    its certificates would state hours it does not teach."""
+    changed = [name for name in ("duration_days", "duration_hours")
+               if values[name] != getattr(course, name)]
+    if not changed:
+        return
+    proposed = Course(title=course.title, duration_days=values["duration_days"],
+                      duration_hours=values["duration_hours"])
+    short = [(s, problem) for s in AdminSessionRepository().upcoming(now, course_id=course.id)
+             if (problem := contact_hours_problem(proposed, s.starts_at, s.ends_at))]
+    if not short:
+        return
+    first, problem = short[0]
+    when = f"{uk_date(first.starts_at)}, {uk_time(first.starts_at)} to {uk_time(first.ends_at)}"
+    if len(short) == 1:
+        message = (f"An upcoming session ({when}) would not fit the new length: {problem} "
+                   "Move or cancel it first, or keep the current length.")
+    else:
+        message = (f"{len(short)} upcoming sessions would not fit the new length; the first "
+                   f"({when}): {problem} Move or cancel them first, or keep the current "
+                   "length.")
+    raise InvalidInput(message, fields={name: message for name in changed})
+
+
+def refuse_while_upcoming(now: datetime, message: Callable[[int], str], *,
+                          course_id: int | None = None, venue_id: int | None = None,
+                          trainer_id: int | None = None) -> None:
+    """Refuse (InvalidState, `message(count)`) while the course, venue or trainer
+    has scheduled sessions that have not ended: a row in use is not retired."""
+    upcoming = AdminSessionRepository().upcoming_count(
+        now, course_id=course_id, venue_id=venue_id, trainer_id=trainer_id)
+    if upcoming:
+        raise InvalidState(message(upcoming))
 
 
 def occurrence_days(first: date, repeat: str, count: int) -> list[date]:
@@ -369,17 +404,17 @@ def create_sessions(actor_id: int, data: Mapping, *, now: datetime | None = None
 
 
 def _course_for_session(course_id: int):
-    try:
-        return get_course(course_id, include_deleted=False)
-    except NotFound:
-        raise FieldError("Choose a course from the list.") from None
+    course = AdminCourseRepository().get(course_id, include_deleted=False)
+    if course is None:
+        raise FieldError("Choose a course from the list.")
+    return course
 
 
 def _venue_for_session(venue_id: int):
-    try:
-        return get_venue(venue_id, include_deleted=False)
-    except NotFound:
-        raise FieldError("Choose a venue from the list.") from None
+    venue = AdminVenueRepository().get(venue_id, include_deleted=False)
+    if venue is None:
+        raise FieldError("Choose a venue from the list.")
+    return venue
 
 
 def _lock_session(session_id: int) -> CourseSession:

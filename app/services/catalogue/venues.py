@@ -8,8 +8,9 @@ from functools import partial
 from app.models import Venue, utcnow
 from app.repositories import Page
 from app.repositories.admin import AdminVenueRepository
+from app.services.catalogue.timetable import refuse_while_upcoming
 from app.services.core.inputs import DEFAULT_PER_PAGE, parse
-from app.services.core.records import AuditedRecords, refuse_while_upcoming
+from app.services.core.records import AuditedRecords
 from app.validation import clean_text, validate_uk_postcode
 from app.validation.admin import validate_notes, validate_title
 

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from app.repositories import Page, unit_of_work
-from app.repositories.admin import AdminSessionRepository
 from app.repositories.base import Repository
 from app.services.core.audit import record_audit, snapshot
-from app.services.core.errors import InvalidState, NotFound
+from app.services.core.errors import NotFound
 from app.validation import clean_text
 
 M = TypeVar("M")
@@ -77,11 +75,13 @@ class AuditedRecords(Generic[M]):
             self.record(actor_id, verb, row, before=before)
         return row
 
-    def update(self, actor_id: int, id_: int, values: Mapping[str, Any]) -> M:
+    def update(self, actor_id: int, id_: int, values: Mapping[str, Any], *,
+               check: Callable[[M], None] | None = None) -> M:
+        """Set `values` on the row; `check(row)`, given the row as it was, may refuse."""
         def assign(row: M) -> None:
             for name, value in values.items():
                 setattr(row, name, value)
-        return self.change(actor_id, id_, "update", assign)
+        return self.change(actor_id, id_, "update", assign, check=check)
 
     def soft_delete(self, actor_id: int, id_: int, *,
                     check: Callable[[M], None] | None = None) -> M:
@@ -94,13 +94,3 @@ class AuditedRecords(Generic[M]):
         return self.change(actor_id, id_, "restore", self.repository().restore,
                            unless=lambda row: not row.is_deleted)
 
-
-def refuse_while_upcoming(now: datetime, message: Callable[[int], str], *,
-                          course_id: int | None = None, venue_id: int | None = None,
-                          trainer_id: int | None = None) -> None:
-    """Refuse (InvalidState, `message(count)`) while the course, venue or trainer
-    has scheduled sessions that have not ended: a row in use is not retired."""
-    upcoming = AdminSessionRepository().upcoming_count(
-        now, course_id=course_id, venue_id=venue_id, trainer_id=trainer_id)
-    if upcoming:
-        raise InvalidState(message(upcoming))

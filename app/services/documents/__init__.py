@@ -8,14 +8,15 @@ that any learner's name prints as written.
 
 fpdf2 is loaded when the first PDF is made, not when this package is imported
 (every email handler imports it, most emails carry no PDF): the receipt and
-certificate builders import their module on call, the roster imports fpdf2
-inside `roster_pdf`.
+certificate builders import their module inside the call, `roster_pdf` imports
+fpdf2 inside itself.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-from importlib import import_module
+from datetime import date
 
+from app.models import Booking
+from app.services.core.provider import Provider
 from app.services.documents.calendar import booking_ics
 from app.services.documents.roster import RosterLine, roster_csv, roster_pdf
 
@@ -23,14 +24,21 @@ __all__ = ["RosterLine", "booking_ics", "booking_receipt_pdf", "certificate_pdf"
            "roster_pdf"]
 
 
-def _on_call(module: str, name: str) -> Callable[..., bytes]:
-    def build(*args, **kwargs) -> bytes:
-        return getattr(import_module(f"{__name__}.{module}"), name)(*args, **kwargs)
+def booking_receipt_pdf(booking: Booking, provider: Provider, *, manage_url: str) -> bytes:
+    """The booking confirmation and VAT receipt (see .receipt)."""
+    from app.services.documents.receipt import booking_receipt_pdf as build
 
-    build.__name__ = build.__qualname__ = name
-    build.__doc__ = f"{__name__}.{module}.{name}, imported on the first call."
-    return build
+    return build(booking, provider, manage_url=manage_url)
 
 
-booking_receipt_pdf = _on_call("receipt", "booking_receipt_pdf")
-certificate_pdf = _on_call("certificate", "certificate_pdf")
+def certificate_pdf(*, learner_name: str, course_title: str, duration_text: str,
+                    completed_on: date, expires_on: date, certificate_number: str,
+                    verify_url: str, provider: Provider, trainer_name: str | None = None,
+                    venue_town: str | None = None) -> bytes:
+    """The attendance certificate (see .certificate)."""
+    from app.services.documents.certificate import certificate_pdf as build
+
+    return build(learner_name=learner_name, course_title=course_title,
+                 duration_text=duration_text, completed_on=completed_on, expires_on=expires_on,
+                 certificate_number=certificate_number, verify_url=verify_url,
+                 provider=provider, trainer_name=trainer_name, venue_town=venue_town)

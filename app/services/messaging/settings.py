@@ -46,10 +46,11 @@ class MessagingSettings:
 
     @classmethod
     def from_config(cls, config: Mapping, *, renderer: TemplateRenderer,
-                    provider: Provider | None = None) -> "MessagingSettings":
+                    provider: Provider) -> "MessagingSettings":
+        """`provider` is the one create_app installed (app.services.core.provider)."""
         return cls(
             renderer=renderer,
-            provider=provider or Provider.from_config(config),
+            provider=provider,
             sender=config["MAIL_DEFAULT_SENDER"],
             admin_alert_emails=tuple(a.strip() for a in
                                      (config.get("ADMIN_ALERT_EMAILS") or "").split(",")

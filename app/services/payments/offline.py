@@ -20,9 +20,9 @@ from app.services.bookings.holds import BookingPolicy, confirm_booking, hold_sea
 from app.services.bookings.manage import AUDITED_FIELDS, Actor
 from app.services.core.audit import record_audit, snapshot
 from app.services.core.errors import InvalidInput, InvalidState
-from app.services.core.inputs import checked
+from app.services.core.inputs import checked, parse
 from app.services.payments.checkout import CURRENCY
-from app.validation import FieldError, ValidationFailed, parse_booking_request
+from app.validation import ValidationFailed, parse_booking_request
 from app.validation.admin import validate_choice, validate_notes
 
 OFFLINE_METHODS = {"invoice": "Paid by invoice", "bank_transfer": "Paid by bank transfer"}
@@ -96,17 +96,13 @@ def create_manual_booking(data: Mapping, *, actor: Actor, policy: BookingPolicy,
         request = parse_booking_request(manual_booking_data(data), max_seats=policy.max_seats)
     except ValidationFailed as exc:
         errors.update(exc.errors)
-    method = note = None
     try:
-        method = METHOD_RULE(data.get("method"))
-    except FieldError as exc:
-        errors["method"] = exc.message
-    try:
-        note = NOTE_RULE(data.get("note"))
-    except FieldError as exc:
-        errors["note"] = exc.message
+        paid = parse(data, {"method": METHOD_RULE, "note": NOTE_RULE})
+    except InvalidInput as exc:
+        errors.update(exc.fields)
     if errors:
         raise InvalidInput(fields=errors)
+    method, note = paid["method"], paid["note"]
     with unit_of_work():
         booking = _confirm_paid(hold_seats(request, policy=policy, now=now), method, note, now)
         if actor.is_staff:

@@ -321,7 +321,8 @@ def refund_booking(reference: str, amount_pence: int | None = None, *, actor: Ac
     booking's card payment; a goodwill refund after the course too. Money only:
     the booking's status and seats are unchanged (cancel it separately).
     InvalidInput (at `amount`) for an amount that is not there to refund. A staff
-    refund is audited as ``booking.refund`` with the provider's answer."""
+    refund is audited as ``booking.refund`` with the refund row it wrote, in the
+    same transaction (the provider's answer is on that row)."""
     now = now or utcnow()
     payments = PaymentRepository()
     with unit_of_work():
@@ -336,15 +337,12 @@ def refund_booking(reference: str, amount_pence: int | None = None, *, actor: Ac
             raise InvalidInput(message, fields={"amount": message})
         refund = create_refund_row(booking, payment, amount, reason=REASON_ADMIN,
                                    requested_by_id=actor.user_id, now=now)
-        refund_id, reference = refund.id, booking.reference
+        if actor.is_staff:
+            record_audit(actor.user_id, "booking.refund", "booking", booking.reference, after={
+                "refund_id": refund.id, "amount_pence": refund.amount_pence})
+        refund_id = refund.id
     attempt_refund(refund_id, now=now)
-    refund = RefundRepository().get_fresh(refund_id)
-    if actor.is_staff:
-        with unit_of_work():
-            record_audit(actor.user_id, "booking.refund", "booking", reference, after={
-                "refund_id": refund.id, "amount_pence": refund.amount_pence,
-                "status": refund.status.value})
-    return refund
+    return RefundRepository().get_fresh(refund_id)
 
 
 # -- the retry queue ---------------------------------------------------------------------------

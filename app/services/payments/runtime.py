@@ -1,9 +1,9 @@
 """The payment objects of one application: settings, breakers and the gateway.
 
 `init_app(app)` builds them from the app's config (the gateway lazily, on
-first use, so an app that never pays never touches Redis), keeps them on
-``app.extensions["payments"]`` and installs them for the services, which reach
-them through `runtime()` (see app.services.core.installed). Tests get fresh
+first use, so an app that never pays never touches Redis) and installs them
+for the services, which reach them through `runtime()` (see
+app.services.core.installed). Tests get fresh
 breakers with each app.
 """
 from __future__ import annotations
@@ -24,8 +24,6 @@ from app.services.payments.fake_gateway import FakeGateway
 from app.services.payments.gateway import PaymentGateway
 
 log = logging.getLogger(__name__)
-
-EXTENSION_KEY = "payments"
 
 
 @dataclass(frozen=True)
@@ -77,9 +75,7 @@ _installed: Installed[PaymentsRuntime] = Installed("payments runtime")
 
 def init_app(app, *, redis_client=None) -> PaymentsRuntime:
     """Build the Flask app's payment objects from its config and install them."""
-    payments = PaymentsRuntime(app.config, redis_client=redis_client)
-    app.extensions[EXTENSION_KEY] = payments
-    return _installed.install(payments)
+    return _installed.install(PaymentsRuntime(app.config, redis_client=redis_client))
 
 
 def runtime() -> PaymentsRuntime:

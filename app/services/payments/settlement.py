@@ -31,9 +31,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from app.models import Booking, BookingStatus, Payment, PaymentStatus, Severity, WebhookStatus
-from app.repositories import BookingRepository, SessionRepository
 from app.repositories.payments import PaymentRepository, WebhookEventRepository
-from app.services.bookings.holds import confirm_booking
+from app.services.bookings.holds import confirm_booking, lock_booking
 from app.services.bookings.manage import Actor, cancel_booking
 from app.services.core import events
 from app.services.core.alerts import raise_alert
@@ -79,13 +78,12 @@ def find_payment(session: CheckoutSession) -> Payment | None:
 def _lock(payment: Payment, session: CheckoutSession) -> Booking:
     """Take the booking's session lock, re-read the rows, and adopt the checkout id
     if we crashed before storing it."""
-    SessionRepository().lock(payment.booking.session_id)
+    booking = lock_booking(payment.booking.reference)
     PaymentRepository().refresh(payment)
-    BookingRepository().refresh(payment.booking)
     if payment.provider_checkout_id is None:
         payment.provider_checkout_id = session.id
         payment.checkout_url = session.url
-    return payment.booking
+    return booking
 
 
 def _unknown(session: CheckoutSession, what: str) -> Settlement:

@@ -51,7 +51,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from app.models import Severity, utcnow
-from app.repositories import BookingRepository, SessionRepository, unit_of_work
+from app.repositories import BookingRepository, SessionRepository
 from app.repositories.availability import AvailabilityRepository, SeatRow
 from app.repositories.base import release_session
 from app.services.core import alerts
@@ -165,16 +165,16 @@ def announce_seats_changed(session_id: int) -> None:
     """
     live = _live()
     settings = live.settings if live else LiveSettings()
-    with unit_of_work() as session:  # the caller's, which changed the seats
-        _alert_on_low_availability(session_id, settings.low_availability_threshold)
-        in_transaction = live.transport.in_transaction if live else _is_postgres(session)
-        if in_transaction:
-            notified = session.info.setdefault(_NOTIFIED, set())
-            if session_id not in notified:
-                notified.add(session_id)
-                pg_notify.notify(session, CHANNEL, str(session_id))
-        else:
-            session.info.setdefault(_PENDING, set()).add(session_id)
+    session = SessionRepository().session  # the caller's, which changed the seats
+    _alert_on_low_availability(session_id, settings.low_availability_threshold)
+    in_transaction = live.transport.in_transaction if live else _is_postgres(session)
+    if in_transaction:
+        notified = session.info.setdefault(_NOTIFIED, set())
+        if session_id not in notified:
+            notified.add(session_id)
+            pg_notify.notify(session, CHANNEL, str(session_id))
+    else:
+        session.info.setdefault(_PENDING, set()).add(session_id)
 
 
 def _alert_on_low_availability(session_id: int, threshold: int) -> None:

@@ -9,9 +9,10 @@ from datetime import datetime
 from app.models import Role, User, utcnow
 from app.repositories import unit_of_work
 from app.repositories.admin import AdminSessionRepository, StaffRepository
+from app.services.catalogue.timetable import refuse_while_upcoming
 from app.services.core.audit import snapshot
 from app.services.core.errors import InvalidInput, NotFound
-from app.services.core.records import AuditedRecords, refuse_while_upcoming
+from app.services.core.records import AuditedRecords
 from app.services.staff import accounts
 
 AUDITED_FIELDS = ("email", "full_name", "role", "is_active")

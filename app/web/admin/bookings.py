@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import current_app, redirect, render_template, request, url_for
 
-from app.services.bookings import manage, office
+from app.services.bookings import holds, manage, office
 from app.services.catalogue import timetable
 from app.services.core.errors import DomainError
 from app.services.payments import offline, refunds
@@ -37,8 +37,9 @@ def _session_label(course_session) -> str:
             f"{uk_time(course_session.starts_at)}, {course_session.venue.town}")
 
 
-def _transfer_form(detail) -> TransferForm:
-    form = TransferForm()
+def _transfer_form(detail, form: TransferForm | None = None) -> TransferForm:
+    """The transfer form (a new one, or the one posted), offering the dates `detail` allows."""
+    form = TransferForm() if form is None else form
     form.session_id.choices = options([("", "Choose another date")] + [
         (s.id, f"{_session_label(s)} ({detail.target_seats[s.id]} free)")
         for s in detail.transfer_targets])
@@ -60,7 +61,7 @@ def _detail_page(reference: str, *, status: int = 200, **forms):
     context = {
         "detail": detail, "booking": booking,
         "rename": forms.get("rename") or rename_form(None, booking.attendees),
-        "transfer": forms.get("transfer") or _transfer_form(detail),
+        "transfer": _transfer_form(detail, forms.get("transfer")),
         "mark_paid": forms.get("mark_paid") or MarkPaidForm(formdata=None),
         "action_form": CsrfForm(formdata=None),
         "problem": forms.get("problem"),
@@ -90,7 +91,7 @@ def booking_resend(reference: str):
 @bp.post("/bookings/<reference>/names")
 @admin_required
 def booking_names(reference: str):
-    booking = _detail(reference).booking
+    booking = holds.get_booking(reference)
     form = rename_form(request.form, booking.attendees)
     if form.validate_on_submit():
         names = {entry.position: entry.name.data for entry in form.attendee_forms}
@@ -107,8 +108,8 @@ def booking_names(reference: str):
 @bp.post("/bookings/<reference>/transfer")
 @admin_required
 def booking_transfer(reference: str):
-    detail = _detail(reference)
-    form = _transfer_form(detail)
+    holds.get_booking(reference)  # an unknown booking is a 404, whatever was posted
+    form = TransferForm()
     if form.validate_on_submit():
         try:
             booking = manage.transfer_booking(reference, form.session_id.data, actor=_staff())

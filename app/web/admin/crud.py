@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from flask import redirect, render_template, request
+from flask import render_template, request
 
 from app.services.core.errors import DomainError
-from app.validation.filters import page_number
+from app.validation.filters import page_number, query_params, search_text
 from app.web.admin.common import flash_error, flash_success, form_data, is_confirmed, show_error
 from app.web.admin.forms import ConfirmForm, CsrfForm
 from app.web.htmx import page_or_fragment, see_other
@@ -17,13 +17,14 @@ from app.web.htmx import page_or_fragment, see_other
 def search_page(search: Callable[..., Any], template: str, fragment: str, **context):
     """A searchable list with deleted rows on request (?q=, ?deleted=1, ?page=):
     the page, or only its table for HTMX."""
+    problems: dict[str, str] = {}
     show_deleted = request.args.get("deleted") == "1"
-    text = (request.args.get("q") or "")[:100]
+    text = search_text(request.args, problems)
     results = search(text=text, include_deleted=show_deleted,
                      page=page_number(request.args.get("page")))
-    params = {"q": text or None, "deleted": "1" if show_deleted else None}
-    return page_or_fragment(template, fragment, results=results,
-                            params={k: v for k, v in params.items() if v}, **context)
+    params = query_params({"q": text, "deleted": "1" if show_deleted else None})
+    return page_or_fragment(template, fragment, results=results, params=params,
+                            problems=problems, **context)
 
 
 def form_page(form, template: str, save: Callable[[Mapping], Any],
@@ -40,7 +41,7 @@ def form_page(form, template: str, save: Callable[[Mapping], Any],
         else:
             message, url = saved(result)
             flash_success(message)
-            return redirect(url, code=303)
+            return see_other(url)
     return render_template(template, form=form, problem=problem, **context), \
         422 if request.method == "POST" else 200
 

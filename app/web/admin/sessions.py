@@ -19,9 +19,7 @@ from app.web.htmx import is_htmx, page_or_fragment, render, see_other
 
 
 def _course_label(course) -> str:
-    days = f"{course.duration_days} day{'' if course.duration_days == 1 else 's'}"
-    return (f"{course.title} ({days}, {course.duration_hours} hours)"
-            + ("" if course.is_active else " (inactive)"))
+    return f"{course.title} ({course.length_text})" + ("" if course.is_active else " (inactive)")
 
 
 def _course_choices():
