@@ -299,6 +299,24 @@ def test_partial_then_full_refund_never_exceeds_what_was_paid(app, admin_user):
     assert actions == [7450, 2550]
 
 
+def test_a_staff_refund_is_audited_with_its_refund_row_even_if_the_provider_call_dies(
+        app, admin_user, monkeypatch):
+    booking = paid_booking(SessionFactory(course__price_pence=10000).id, 1)
+
+    def dies(*args, **kwargs):
+        raise RuntimeError("worker killed during the provider call")
+
+    monkeypatch.setattr(refunds, "attempt_refund", dies)
+    with pytest.raises(RuntimeError):
+        refunds.refund_booking(booking.reference, 2500, actor=staff(admin_user))
+    audited = [e.after for e in search_audit(entity_type="booking",
+                                             entity_id=booking.reference).items
+               if e.action == "booking.refund"]
+    pending = db.session.scalars(select(Refund).where(Refund.booking_id == booking.id)).all()
+    assert [r.amount_pence for r in pending] == [2500]
+    assert audited == [{"refund_id": pending[0].id, "amount_pence": 2500}]
+
+
 # -- bookings taken by phone -----------------------------------------------------------------------
 def manual_data(session_id, **overrides):
     data = {"session_id": str(session_id), "contact-name": "Priya Shah",
