@@ -12,6 +12,9 @@ def test_customer_books_and_pays_from_the_session_page(live_server, page):
     session = SessionFactory(capacity=4)
     page.goto(f"{live_server}/sessions/{session.id}")
     page.get_by_role("link", name="Book now").click()
+    # The form checks fields as you type once htmx has run (a deferred script):
+    # wait for the new page's load event before typing into it.
+    page.wait_for_url(re.compile(rf"/sessions/{session.id}/book$"), wait_until="load")
 
     page.fill("#contact-name", "Priya Shah")
     page.fill("#contact-email", "priya@")
