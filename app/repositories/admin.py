@@ -9,11 +9,11 @@ from datetime import datetime
 from operator import eq, ge, lt
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import Select, case, func, or_, select, update
 
 from app.models import (
     Alert, Booking, BookingStatus, Course, CourseSession, OutboxEvent, Role, SentEmail,
-    SessionStatus, User, Venue, WaitlistEntry, WaitlistStatus,
+    Severity, SessionStatus, User, Venue, WaitlistEntry, WaitlistStatus,
 )
 from app.repositories.base import Repository
 from app.repositories.locks import lock_users
@@ -280,25 +280,30 @@ class AdminAlertRepository(Repository[Alert]):
     model = Alert
 
     def acknowledge(self, alert_id: int, user_id: int, now: datetime) -> bool:
-        """Acknowledge an open alert; False if it was already acknowledged (or unknown)."""
+        """Acknowledge an open alert; False if it was already acknowledged, resolved
+        (or unknown)."""
         result = self.session.execute(
-            update(Alert).where(Alert.id == alert_id, Alert.acknowledged_at.is_(None))
+            update(Alert).where(Alert.id == alert_id, Alert.acknowledged_at.is_(None),
+                                Alert.resolved_at.is_(None))
             .values(acknowledged_at=now, acknowledged_by_id=user_id)
             .execution_options(synchronize_session=False))
         return result.rowcount == 1
 
     def search(self, *, text: str | None = None, open_only: bool = False) -> Select:
+        """Alerts, open ones first (worst severity first), then by last occurrence."""
         stmt = select(Alert)
         if open_only:
-            stmt = stmt.where(Alert.acknowledged_at.is_(None))
+            stmt = stmt.where(Alert.resolved_at.is_(None))
         if text:
             stmt = stmt.where(or_(Alert.message.icontains(text, autoescape=True),
                                   Alert.kind.icontains(text, autoescape=True)))
-        return stmt.order_by(Alert.created_at.desc(), Alert.id.desc())
+        severity_rank = case({s: s.rank for s in Severity}, value=Alert.severity)
+        return stmt.order_by(Alert.resolved_at.is_not(None), severity_rank.desc(),
+                             Alert.last_seen_at.desc(), Alert.id.desc())
 
     def open_count(self) -> int:
         return int(self.session.scalar(
-            select(func.count()).select_from(Alert).where(Alert.acknowledged_at.is_(None))) or 0)
+            select(func.count()).select_from(Alert).where(Alert.resolved_at.is_(None))) or 0)
 
 
 __all__ = [

@@ -211,7 +211,7 @@ def test_purge_removes_old_personal_data_keeps_certificates_verifiable_and_is_id
     result = retention.purge_personal_data(now=now)
     assert result.as_dict() == {"paid_bookings_anonymised": 1, "unpaid_bookings_anonymised": 1,
                                 "access_needs_cleared": 1, "email_addresses_removed": 0,
-                                "outbox_events_deleted": 1}
+                                "outbox_events_deleted": 1, "traffic_minutes_deleted": 0}
     db.session.expire_all()
     old_b = db.session.get(Booking, old.id)
     assert (old_b.contact_name, old_b.contact_email, old_b.contact_phone, old_b.company) == \

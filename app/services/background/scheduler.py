@@ -14,6 +14,8 @@
   seats, revenue, cancellations, expired holds) kept as the run's result.
 * purge-personal-data, daily at 03:00 UK time: the retention policy in
   app.services.background.retention.
+* alert-rules, every minute: evaluate the alert rules of
+  app.services.oversight.alert_rules (raise what holds, resolve what cleared).
 
 A slot is the period a run stands for ("2026-11-25T09:14" for a minutely
 job, "2026-11-25" for a daily one). Before running, a worker inserts the
@@ -52,6 +54,7 @@ from app.services.background import retention
 from app.services.bookings import holds as booking
 from app.services.core.ukformat import LONDON, london
 from app.services.messaging import notifications
+from app.services.oversight import alert_rules
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +146,7 @@ JOBS: tuple[Job, ...] = (
     Job("certificate-expiry-reminders", certificate_expiry_reminders_job, daily_at=time(8, 0)),
     Job("refresh-analytics", refresh_analytics_job, daily_at=time(2, 0)),
     Job("purge-personal-data", purge_personal_data_job, daily_at=time(3, 0)),
+    Job("alert-rules", alert_rules.alert_rules_job, every_minutes=1),
 )
 
 

@@ -42,6 +42,7 @@ from app.models import (
     Booking, BookingStatus, Course, CourseSession, Role, SessionStatus, User, WaitlistStatus,
     utcnow,
 )
+from app.monitoring import metrics
 from app.repositories import BookingRepository, Page, SessionRepository, unit_of_work
 from app.repositories.admin import (
     AdminBookingRepository, AdminCourseRepository, AdminSessionCriteria, AdminSessionRepository,
@@ -574,6 +575,7 @@ def cancel_session(actor_id: int, session_id: int, *, reason: object = None,
                 "was_confirmed": booking.id in confirmed,
                 "refund_due_pence": booking.refund_due_pence, "reason": "session_cancelled",
             })
+            metrics.count_booking(booking_repo.session, "cancelled", booking.seats)
             record_audit(actor_id, "booking.cancel", "booking", booking.reference,
                          before=booking_before, after=snapshot(booking, CANCELLED_FIELDS))
             cancelled.append(booking.reference)

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from app.models import OutboxDelivery, OutboxEvent
+from app.monitoring.tracing import trace_carrier
 from app.repositories.outbox import OutboxRepository
 
 # The events other parts of the system care about.
@@ -116,6 +117,7 @@ def record_event(event_type: str, aggregate_id: str | int, payload: dict | None 
         event_type=event_type,
         aggregate_id=str(aggregate_id),
         payload=payload or {},
+        trace_context=trace_carrier(),
         deliveries=[OutboxDelivery(handler=handler.name)
                     for handler in registry.handlers_for(event_type)],
     )

@@ -24,6 +24,7 @@ NAV = (
     ("admin.waiting_lists", "Waiting lists", ("admin.waiting", "admin.waitlist")),
     ("admin.events", "Events", ("admin.event",)),
     ("admin.activity", "Activity", ("admin.activity", "admin.alert")),
+    ("admin.monitoring", "Monitoring", ("admin.monitoring",)),
 )
 
 
