@@ -7,7 +7,7 @@ which the traceback was logged.
 """
 from __future__ import annotations
 
-from flask import Flask, jsonify, request
+from flask import Flask, jsonify, make_response, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -16,13 +16,22 @@ from app.services.core.errors import DomainError
 from app.web.htmx import page_or_fragment
 
 # What people read when the failure is ours, by category (never the exception's text).
-# The status stays 500 (clients and Stripe retry it); the sentence says what to do.
 UNEXPECTED = {
     "database": "We are having trouble reaching our records. Please try again in a minute.",
     "external_service": "A service we rely on is not answering. Please try again in a minute.",
     "payment": "Card payments are not working at the moment. Please try again shortly.",
 }
 INTERNAL = "Something went wrong on our side. Please try again."
+# Seconds a client (or Stripe, or a load balancer) is told to wait when the failure is
+# an outage that passes (the database or a provider unreachable), answered 503; a bug
+# stays a 500.
+RETRY_AFTER_SECONDS = 30
+
+
+def unexpected_status(error: ErrorInfo) -> int:
+    outage = (error.category == "database" and error.severity == "critical"
+              or error.category == "external_service")
+    return 503 if outage else 500
 
 
 def wants_json() -> bool:
@@ -69,5 +78,10 @@ def register(app: Flask) -> None:
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
         error = report(exc)
-        return error_response(500, "internal_error", UNEXPECTED.get(error.category, INTERNAL),
-                              error=error)
+        status = unexpected_status(error)
+        response = make_response(error_response(
+            status, "internal_error" if status == 500 else "temporarily_unavailable",
+            UNEXPECTED.get(error.category, INTERNAL), error=error))
+        if status == 503:
+            response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response

@@ -161,7 +161,20 @@ def test_an_expected_error_has_no_reference_and_no_traceback(client, caplog):
     assert not [r for r in caplog.records if r.name == "app.errors"]
 
 
-def test_a_database_failure_is_critical_with_a_sentence_for_people(client, caplog, monkeypatch):
+def test_a_bug_in_our_code_stays_a_500_without_retry_after(client, monkeypatch):
+    from sqlalchemy.exc import IntegrityError
+
+    def race(*_args, **_kwargs):
+        raise IntegrityError("INSERT", {}, Exception("duplicate key"))
+
+    monkeypatch.setattr(listing, "search_sessions", race)
+    response = client.get("/api/v1/sessions")
+    assert response.status_code == 500 and "Retry-After" not in response.headers
+    assert response.get_json()["error"]["code"] == "internal_error"
+
+
+def test_a_database_outage_is_a_critical_503_to_retry_with_a_sentence_for_people(
+        client, caplog, monkeypatch):
     from sqlalchemy.exc import OperationalError
 
     def down(*_args, **_kwargs):
@@ -170,7 +183,9 @@ def test_a_database_failure_is_critical_with_a_sentence_for_people(client, caplo
     monkeypatch.setattr(listing, "search_sessions", down)
     response = client.get("/api/v1/sessions")
     error = response.get_json()["error"]
-    assert response.status_code == 500 and error["category"] == "database"
+    assert response.status_code == 503 and error["category"] == "database"
+    assert response.headers["Retry-After"] == "30"
+    assert error["code"] == "temporarily_unavailable"
     assert error["message"].startswith("We are having trouble reaching our records")
     assert "connection refused" not in error["message"]
     assert error_record(caplog, error["id"]).levelname == "CRITICAL"
