@@ -19,6 +19,8 @@ UNMATCHED = "unmatched"
 
 
 def route_label() -> str:
+    """The request's URL rule (`/sessions/<int:session_id>`), the one route label of
+    metrics, logs and the traffic window; "unmatched" when no rule matched."""
     rule = request.url_rule
     return rule.rule if rule is not None else UNMATCHED
 
@@ -30,10 +32,11 @@ def _started(sender: Flask, **_extra) -> None:
 def _finished(sender: Flask, response, **_extra) -> None:
     started = g.pop("_metrics_started", None)
     route = route_label()
-    metrics.HTTP_REQUESTS.labels(method=request.method, route=route,
+    method = metrics.method_label(request.method)
+    metrics.HTTP_REQUESTS.labels(method=method, route=route,
                                  status=str(response.status_code)).inc()
     if started is not None:
-        metrics.HTTP_DURATION.labels(method=request.method, route=route).observe(
+        metrics.HTTP_DURATION.labels(method=method, route=route).observe(
             time.perf_counter() - started)
 
 
@@ -42,3 +45,4 @@ def init_app(app: Flask) -> None:
     request_started.connect(_started, app)
     request_finished.connect(_finished, app)
     metrics.track_database_pools()
+    metrics.start_known_series_at_zero(app.config.get("PAYMENT_PROVIDER") or "unknown")

@@ -27,6 +27,8 @@ from flask import Flask, g, has_request_context, request
 from gunicorn import glogging
 from pythonjsonlogger.json import JsonFormatter as _BaseJsonFormatter
 
+from app.monitoring.http_metrics import route_label
+
 REQUEST_ID_HEADER = "X-Request-ID"
 ACCESS_LOGGER = "app.access"
 REDACTED = "[redacted]"
@@ -129,11 +131,6 @@ class RequestContextFilter(logging.Filter):
             if getattr(record, "route", None) is None:
                 record.route = route_label()
         return True
-
-
-def route_label() -> str:
-    rule = request.url_rule
-    return rule.rule if rule is not None else "unmatched"
 
 
 # -- formatting -----------------------------------------------------------------------------

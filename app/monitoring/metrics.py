@@ -45,6 +45,16 @@ if MULTIPROCESS:
 
         multiprocess.mark_process_dead(os.getpid())
 
+# HTTP methods labelled as they are; anything else a client sends is "OTHER", so a
+# client cannot grow the label set (or the traffic table) by inventing methods.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def method_label(method: str) -> str:
+    method = method.upper()
+    return method if method in KNOWN_METHODS else "OTHER"
+
+
 # Seconds; web pages are fast, payment and PDF calls are not.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -91,6 +101,20 @@ DB_POOL_CONNECTIONS = Gauge(
 _PENDING = "metrics.pending"  # session.info: [(transaction, metric child, amount)]
 
 BOOKING_EVENTS = ("held", "confirmed", "cancelled", "expired", "refunded")
+PAYMENT_OUTCOMES = ("checkout_created", "succeeded", "failed", "late_refunded")
+REFUND_OUTCOMES = ("succeeded", "failed", "retry_later", "manual")
+
+
+def start_known_series_at_zero(payment_provider: str) -> None:
+    """Show every known series from the start, at 0: a counter that first appears at 1
+    hides that first increase from rate() and from alerts on it."""
+    for event_name in BOOKING_EVENTS:
+        BOOKINGS.labels(event=event_name)
+        SEATS.labels(event=event_name)
+    for outcome in PAYMENT_OUTCOMES:
+        PAYMENTS.labels(provider=payment_provider, outcome=outcome)
+    for outcome in REFUND_OUTCOMES:
+        REFUNDS.labels(outcome=outcome)
 
 
 def count_after_commit(session: Session, child, amount: float = 1) -> None:

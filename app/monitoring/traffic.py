@@ -28,6 +28,7 @@ import time
 from flask import Flask, current_app, g, request
 
 from app.models.types import utcnow
+from app.monitoring.http_metrics import route_label
 from app.repositories.base import release_session
 from app.services.oversight.traffic import TrafficTally, record_traffic
 
@@ -129,7 +130,7 @@ def init_app(app: Flask) -> None:
                 started = g.get("traffic_started")
                 recorder.observe(
                     method=request.method,
-                    route=request.url_rule.rule if request.url_rule else "unmatched",
+                    route=route_label(),
                     status=response.status_code,
                     seconds=time.perf_counter() - started if started is not None else 0.0,
                     error=getattr(g, "error", None))

@@ -116,6 +116,28 @@ def test_the_route_label_is_the_url_rule_never_the_path(client):
     assert "secret-token-123" not in text
 
 
+def test_an_invented_http_method_is_labelled_other_so_clients_cannot_grow_the_labels(client):
+    client.open("/sessions", method="BREW")
+    text = scrape(client)
+    labelled = [s for family in text_string_to_metric_families(text) for s in family.samples
+                if s.name == "http_requests_total" and s.labels.get("method") == "OTHER"]
+    assert labelled and 'method="BREW"' not in text
+
+
+def test_every_booking_payment_and_refund_series_is_shown_from_the_start_at_zero(app, client):
+    families = {f.name: f for f in text_string_to_metric_families(scrape(client))}
+    shown = {(f.name, tuple(sorted(s.labels.items())))
+             for f in families.values() for s in f.samples if s.name.endswith("_total")}
+    provider = app.config["PAYMENT_PROVIDER"]
+    for event_name in metrics.BOOKING_EVENTS:
+        assert ("bookings", (("event", event_name),)) in shown
+        assert ("seats", (("event", event_name),)) in shown
+    for outcome in metrics.PAYMENT_OUTCOMES:
+        assert ("payments", (("outcome", outcome), ("provider", provider))) in shown
+    for outcome in metrics.REFUND_OUTCOMES:
+        assert ("refunds", (("outcome", outcome),)) in shown
+
+
 def test_outbox_and_breaker_figures_are_read_when_scraped(app, client, monkeypatch):
     events.registry.register([events.Handler("test.metrics.probe", frozenset({"MetricsProbe"}),
                                              lambda event: None)])

@@ -36,13 +36,11 @@ from datetime import datetime
 
 from app.models.traffic import BUCKET_COLUMNS
 from app.models.types import utcnow
-from app.monitoring.metrics import LATENCY_BUCKETS
+from app.monitoring.metrics import LATENCY_BUCKETS, method_label
 from app.repositories import unit_of_work
 from app.repositories.traffic import TrafficRepository
 
 SERIOUS_SEVERITIES = frozenset({"error", "critical"})
-# Methods kept as they are; anything else a client sends is stored as "OTHER".
-KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 # -- reading the window --------------------------------------------------------------------
@@ -202,7 +200,7 @@ class TrafficTally:
 
     def record(self, *, at: datetime, method: str, route: str, status: int, seconds: float,
                category: str | None = None, severity: str | None = None) -> None:
-        method = method.upper() if method.upper() in KNOWN_METHODS else "OTHER"
+        method = method_label(method)
         key = (minute_of(at), method, route[:255])
         with self._lock:
             figures = self._figures.get(key)
