@@ -28,6 +28,7 @@ from gunicorn import glogging
 from pythonjsonlogger.json import JsonFormatter as _BaseJsonFormatter
 
 from app.monitoring.http_metrics import route_label
+from app.monitoring.tracing import current_trace_ids
 
 REQUEST_ID_HEADER = "X-Request-ID"
 ACCESS_LOGGER = "app.access"
@@ -120,9 +121,13 @@ _STANDARD_ATTRS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asct
 
 
 class RequestContextFilter(logging.Filter):
-    """Adds the request's id, method and route rule to lines written while it is served."""
+    """Adds the request's id, method and route rule to lines written while it is served,
+    and the trace and span ids to any line written inside a recorded span (tracing on)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        ids = current_trace_ids()
+        if ids is not None and getattr(record, "trace_id", None) is None:
+            record.trace_id, record.span_id = ids
         if has_request_context():
             if getattr(record, "request_id", None) is None:
                 record.request_id = g.get("request_id")

@@ -265,6 +265,17 @@ def span(name: str, attributes: Mapping[str, Any] | None = None) -> Iterator[tra
         yield current
 
 
+def current_trace_ids() -> tuple[str, str] | None:
+    """(trace id, span id) in hex of the span being recorded now, for log lines; None
+    when tracing is off or nothing is being recorded."""
+    if _active.tracer is None:
+        return None
+    context = trace.get_current_span().get_span_context()
+    if not context.is_valid:
+        return None
+    return format(context.trace_id, "032x"), format(context.span_id, "016x")
+
+
 def trace_carrier() -> dict[str, str] | None:
     """The current trace context as W3C headers (``traceparent``, ``tracestate``), to
     store with an outbox event; None when no span is recording."""

@@ -10,6 +10,7 @@ instrumentation after each test.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 import urllib.request
@@ -330,3 +331,19 @@ def test_a_setting_the_sdk_cannot_use_leaves_tracing_off_and_the_site_up(monkeyp
     assert tracing.start_tracing() is None
     assert tracing._active.tracer is None
     assert "tracing is off" in caplog.text
+
+
+def test_log_lines_written_inside_a_span_carry_its_trace_and_span_ids(app, recorder):
+    from app.monitoring.logs import JsonFormatter, RequestContextFilter
+
+    def line(message: str) -> dict:
+        record = logging.LogRecord("app.test", logging.INFO, __file__, 1, message, None, None)
+        RequestContextFilter().filter(record)
+        return json.loads(JsonFormatter().format(record))
+
+    with tracing.span("work") as current:
+        inside = line("inside")
+    context = current.get_span_context()
+    assert inside["trace_id"] == format(context.trace_id, "032x")
+    assert inside["span_id"] == format(context.span_id, "016x")
+    assert "trace_id" not in line("outside")
