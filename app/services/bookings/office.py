@@ -25,6 +25,7 @@ from app.services.core import events
 from app.services.core.audit import record_audit, search_audit
 from app.services.core.errors import InvalidState
 from app.services.core.inputs import DEFAULT_PER_PAGE
+from app.services.core.readable import Change, Describer, action_words
 from app.services.core.ukformat import pounds, uk_short_date
 from app.validation.filters import (
     BOOKING_DATE_FIELDS, BookingFilters, booking_filters_from_query, london_day_bounds,
@@ -101,6 +102,10 @@ _EVENT_TITLES = {
 }
 
 
+def _words(code: str | None) -> str:
+    return (code or "").replace("_", " ")
+
+
 def _place(facts: dict) -> str:
     return f"{uk_short_date(datetime.fromisoformat(facts['starts_at']))}, {facts['town']}"
 
@@ -121,18 +126,21 @@ def _timeline(booking: Booking) -> list[TimelineEntry]:
         entries.append(TimelineEntry(event.created_at, "event",
                                      _EVENT_TITLES.get(event.event_type, event.event_type),
                                      str(detail)))
+    describer = Describer()
     for entry in search_audit(entity_type="booking", entity_id=booking.reference,
                               per_page=100).items:
-        entries.append(TimelineEntry(entry.created_at, "change", entry.action,
-                                     _changes(entry.before, entry.after),
+        entries.append(TimelineEntry(entry.created_at, "change", action_words(entry.action),
+                                     _changes(describer.changes(entry.before, entry.after)),
                                      entry.actor.full_name if entry.actor else None))
     for payment in PaymentRepository().for_booking(booking.id):
         entries.append(TimelineEntry(
             payment.paid_at or payment.created_at, "payment",
-            f"Payment {payment.status.value} ({payment.provider})", pounds(payment.amount_pence)))
+            f"Payment {payment.status.value} ({_words(payment.provider)})",
+            pounds(payment.amount_pence)))
     for refund in RefundRepository().for_booking(booking.id):
         entries.append(TimelineEntry(
-            refund.created_at, "refund", f"Refund {refund.status.value} ({refund.reason})",
+            refund.created_at, "refund",
+            f"Refund {refund.status.value} ({_words(refund.reason)})",
             pounds(refund.amount_pence) + (f": {refund.last_error}" if refund.last_error else "")))
     for email in repo.emails_about(booking.id):
         entries.append(TimelineEntry(email.sent_at or email.created_at, "email",
@@ -141,14 +149,16 @@ def _timeline(booking: Booking) -> list[TimelineEntry]:
     return sorted(entries, key=lambda e: (e.at, order[e.kind]))
 
 
-def _changes(before: dict | None, after: dict | None) -> str:
-    before, after = before or {}, after or {}
+def _changes(changes: list[Change]) -> str:
+    """"Refund due: £0.00 → £60.00; Status: Confirmed → Cancelled" for one line."""
     parts = []
-    for key in sorted(set(before) | set(after)):
-        if key in before and key in after:
-            parts.append(f"{key}: {before[key]!s} → {after[key]!s}")
-        elif key in after:
-            parts.append(f"{key}: {after[key]!s}")
+    for change in changes:
+        if change.before is None:
+            parts.append(f"{change.label}: {change.after}")
+        elif change.after is None:
+            parts.append(f"{change.label}: {change.before} → removed")
+        else:
+            parts.append(f"{change.label}: {change.before} → {change.after}")
     return "; ".join(parts)
 
 

@@ -53,6 +53,7 @@ from app.services.core import events
 from app.services.core.audit import record_audit, search_audit, snapshot
 from app.services.core.errors import InvalidInput, InvalidState, NotFound
 from app.services.core.inputs import DEFAULT_PER_PAGE, checked, parse
+from app.services.core.readable import describe_entries
 from app.services.core.ukformat import uk_date, uk_time
 from app.services.realtime import announce
 from app.validation import FieldError
@@ -161,7 +162,8 @@ def session_detail(session_id: int, *, now: datetime | None = None) -> SessionDe
         row=row,
         bookings=AdminBookingRepository().on_session(session_id),
         waitlist=WaitlistRepository().for_session(session_id, include_closed=True),
-        history=search_audit(entity_type="session", entity_id=session_id, per_page=50).items,
+        history=describe_entries(
+            search_audit(entity_type="session", entity_id=session_id, per_page=50).items),
     )
 
 

@@ -17,7 +17,7 @@ from app.services.catalogue import timetable
 from app.services.core.audit import record_audit, search_audit
 from app.services.core.errors import NotFound
 from app.services.core.inputs import DEFAULT_PER_PAGE
-from app.services.oversight.readable import ActivityEntry, describe_entries
+from app.services.core.readable import ActivityEntry, describe_entries
 from app.validation.filters import ActivityFilters, activity_filters_from_query
 
 ENTITY_TYPES = {"": "Everything", "booking": "Bookings", "session": "Sessions",

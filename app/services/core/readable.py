@@ -13,10 +13,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from app.models import Alert, Attendee, AuditLog
+from app.models import Attendee, AuditLog
 from app.repositories import (
     BookingRepository, CourseRepository, SessionRepository, UserRepository, VenueRepository,
 )
+from app.repositories.alerts import AlertRepository
 from app.repositories.attendees import AttendeeRepository
 from app.repositories.base import Repository
 from app.services.core.ukformat import pounds, session_label, uk_day, uk_moment
@@ -234,7 +235,7 @@ class Describer:
         if kind == "user":
             return Record(self.person(id_) or "A staff account")
         if kind == "alert" and id_.isdigit():
-            alert = self._get(_AlertRepository, id_)
+            alert = self._get(AlertRepository, id_)
             return Record(f"Alert: {alert.title}" if alert else "An alert", "admin.alerts",
                           {"all": 1})
         if kind == "waitlist":
@@ -249,10 +250,6 @@ class Describer:
                              record=self.record(entry),
                              changes=self.changes(entry.before, entry.after),
                              action_code=entry.action)
-
-
-class _AlertRepository(Repository[Alert]):
-    model = Alert
 
 
 def describe_entries(entries: Iterable[AuditLog]) -> list[ActivityEntry]:
