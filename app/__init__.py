@@ -84,10 +84,11 @@ def register_event_handlers(app: Flask) -> None:
     the dispatcher read it, in the web and worker processes alike); registering the
     same handlers for a second app changes nothing."""
     from app.services.core import events
-    from app.services.messaging import notifications, staff_emails
+    from app.services.messaging import notifications, session_messages, staff_emails
     from app.services.payments import refunds
 
-    for handlers in (notifications.handlers, staff_emails.handlers, refunds.handlers):
+    for handlers in (notifications.handlers, session_messages.handlers, staff_emails.handlers,
+                     refunds.handlers):
         events.registry.register(handlers)
 
 

@@ -114,6 +114,8 @@ def load_config(instance_path: str, env: dict | None = None) -> dict:
         "FULL_REFUND_DAYS": _int(env, "FULL_REFUND_DAYS", 14),
         "NO_REFUND_HOURS": _int(env, "NO_REFUND_HOURS", 72),
         "NAME_CHANGE_CUTOFF_HOURS": _int(env, "NAME_CHANGE_CUTOFF_HOURS", 24),
+        # The dashboard's "sessions at risk": fewer seats sold than this a week before.
+        "ANALYTICS_AT_RISK_MIN_SEATS": _int(env, "ANALYTICS_AT_RISK_MIN_SEATS", 4),
         "MAIL_SERVER": env.get("MAIL_SERVER", ""),
         "MAIL_PORT": _int(env, "MAIL_PORT", 25),
         "MAIL_USERNAME": env.get("MAIL_USERNAME", ""),

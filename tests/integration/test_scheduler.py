@@ -167,18 +167,19 @@ def add_days(day: date, days: int) -> date:
     return day + timedelta(days=days)
 
 
-def test_refresh_analytics_keeps_yesterdays_counts(app):
+def test_refresh_analytics_job_rebuilds_the_facts_and_records_the_refresh(app):
+    from app.services import analytics
+
     now = datetime(2026, 11, 25, 2, 30, tzinfo=timezone.utc)
-    yesterday = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
     course_session = SessionFactory()
-    BookingFactory(session=course_session, seats=2, amount_pence=20000, confirmed_at=yesterday)
-    BookingFactory(session=course_session, seats=1, amount_pence=10000, confirmed_at=now)
-    BookingFactory(session=course_session, status=BookingStatus.CANCELLED,
-                   cancelled_at=yesterday)
+    BookingFactory(session=course_session, seats=2, amount_pence=20000,
+                   confirmed_at=now - timedelta(hours=1))
     outcome = scheduler.run_job(scheduler.get_job("refresh-analytics"), app.config, now=now)
-    assert outcome.result == {"day": "2026-11-24", "bookings_confirmed": 1, "seats_confirmed": 2,
-                              "revenue_pence": 20000, "bookings_cancelled": 1,
-                              "holds_expired": 0}
+    assert outcome.status == "done"
+    assert outcome.result["analytics_booking_facts"] == 1
+    assert outcome.result["analytics_session_facts"] == 1
+    assert analytics.last_refreshed() is not None
+    assert scheduler.get_job("refresh-analytics").slot(now) == "2026-11-25T02:30"
 
 
 # -- retention ---------------------------------------------------------------------------

@@ -11,7 +11,7 @@ sent by the outbox handler in app.services.messaging.notifications.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -23,7 +23,7 @@ from app.services.bookings.holds import BookingPolicy, get_booking
 from app.services.bookings.manage import Actor, Changes, RefundRule, allowed_changes, refund_due
 from app.services.core import events
 from app.services.core.audit import record_audit, search_audit
-from app.services.core.errors import InvalidState
+from app.services.core.errors import InvalidInput, InvalidState
 from app.services.core.inputs import DEFAULT_PER_PAGE
 from app.services.core.readable import Change, Describer, action_words
 from app.services.core.ukformat import pounds, uk_short_date
@@ -50,19 +50,35 @@ def search_bookings(params: Mapping, *, per_page: int = DEFAULT_PER_PAGE) -> Boo
     """Bookings by reference, contact name, email or company, filtered by status,
     session and a date range (course date or date booked), newest first."""
     filters, problems = booking_filters_from_query(params, statuses=STATUS_FILTERS)
+    repo = AdminBookingRepository()
+    return BookingTable(filters=filters,
+                        results=repo.paginate(repo.search(_criteria(filters)), page=filters.page,
+                                              per_page=per_page),
+                        problems=problems)
+
+
+def export_bookings(params: Mapping) -> Iterator:
+    """Every booking the table shows for the same query parameters (all pages),
+    as rows streamed from the database. Unlike the table, which shows what it
+    could read, a download refuses a filter it cannot read (InvalidInput naming
+    the fields): a file silently missing a filter would be wrong without anyone
+    noticing."""
+    filters, problems = booking_filters_from_query(params, statuses=STATUS_FILTERS)
+    if problems:
+        raise InvalidInput("Some filters were not understood: " + " ".join(problems.values()),
+                           fields=problems)
+    return AdminBookingRepository().stream_export_rows(_criteria(filters))
+
+
+def _criteria(filters: BookingFilters) -> BookingCriteria:
     lower, upper = london_day_bounds(filters.date_from, filters.date_to)
     by_course = filters.date_field == "course"
-    criteria = BookingCriteria(
+    return BookingCriteria(
         text=filters.text or None,
         status=BookingStatus(filters.status) if filters.status else None,
         session_id=filters.session_id,
         starts_from=lower if by_course else None, starts_before=upper if by_course else None,
         booked_from=None if by_course else lower, booked_before=None if by_course else upper)
-    repo = AdminBookingRepository()
-    return BookingTable(filters=filters,
-                        results=repo.paginate(repo.search(criteria), page=filters.page,
-                                              per_page=per_page),
-                        problems=problems)
 
 
 def recent_bookings(limit: int = 10) -> list[Booking]:
@@ -99,6 +115,7 @@ _EVENT_TITLES = {
     events.SESSION_CHANGED: "Session moved", events.SESSION_CANCELLED: "Session cancelled",
     events.BOOKING_TRANSFERRED: "Transferred to another date",
     events.CONFIRMATION_RESEND_REQUESTED: "Confirmation resend requested",
+    events.SESSION_MESSAGE_SENT: "Message to everyone on the session",
 }
 
 
@@ -123,6 +140,8 @@ def _timeline(booking: Booking) -> list[TimelineEntry]:
         if event.event_type == events.BOOKING_TRANSFERRED and "to" in event.payload:
             detail = (f"From {_place(event.payload['from'])} "
                       f"to {_place(event.payload['to'])}")
+        if event.event_type == events.SESSION_MESSAGE_SENT:
+            detail = f"Subject: {event.payload.get('subject', '')}"
         entries.append(TimelineEntry(event.created_at, "event",
                                      _EVENT_TITLES.get(event.event_type, event.event_type),
                                      str(detail)))

@@ -44,6 +44,10 @@ PAYMENT_LINK_READY = "PaymentLinkReady"
 SESSION_CHANGED = "SessionChanged"
 SESSION_CANCELLED = "SessionCancelled"
 SESSION_COMPLETED = "SessionCompleted"
+# Staff emailed a message to everyone booked on a session: one event per booking, so each
+# recipient is one outbox delivery; payload {"message_id", "recipient_id", "reference",
+# "session_id", "subject"}.
+SESSION_MESSAGE_SENT = "SessionMessageSent"
 ATTENDANCE_MARKED = "AttendanceMarked"
 CERTIFICATE_ISSUED = "CertificateIssued"
 # payload {"entry_id", "email", "name", "session_id", "offer_url", "expires_at" (ISO 8601 UTC)}.

@@ -39,6 +39,7 @@ ACTIONS = {
     "session.capacity": "Changed the number of seats on a session",
     "session.complete": "Marked a session as completed",
     "session.create": "Added a session",
+    "session.message": "Emailed everyone booked on a session",
     "session.move": "Moved a session",
     "user.password_reset": "Reset a password",
     "waitlist.add": "Added someone to a waiting list",

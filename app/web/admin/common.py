@@ -16,6 +16,7 @@ from app.web.htmx import keep_private
 
 NAV = (
     ("admin.dashboard", "Dashboard", ("admin.dashboard",)),
+    ("admin.analytics", "Analytics", ("admin.analytics",)),
     ("admin.sessions", "Sessions", ("admin.session",)),
     ("admin.bookings", "Bookings", ("admin.booking",)),
     ("admin.courses", "Courses", ("admin.course",)),
