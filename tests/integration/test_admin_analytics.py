@@ -249,9 +249,11 @@ def test_the_dashboard_shows_this_weeks_and_this_months_figures_with_links(admin
     assert figure(week_part, "seats") == str(week_figures.seats)
     assert figure(month_part, "seats") == str(month_figures.seats)
     assert figure(month_part, "revenue") == charts.pounds_full(month_figures.revenue.gross_pence)
-    assert figure(month_part, "upcoming_fill_rate") == (
-        "–" if month_figures.upcoming_fill_rate is None
-        else charts.percent(month_figures.upcoming_fill_rate))
+    for part, days in ((week_part, 7), (month_part, 30)):
+        coming = analytics.coming_fill(within_days=days)
+        assert f"Fill rate of sessions in the next {days} days" in part
+        assert figure(part, "upcoming_fill_rate") == (
+            "–" if coming.rate is None else charts.percent(coming.rate))
     assert (f'href="/admin/analytics?range=custom&amp;start={week.start.isoformat()}'
             f'&amp;end={week.end.isoformat()}"') in page
     assert 'href="/admin/analytics?range=this_month"' in page

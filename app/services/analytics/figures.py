@@ -311,6 +311,18 @@ def sessions_at_risk(*, minimum_seats: int, within_days: int = 7,
             and row.seats_sold < minimum_seats]
 
 
+def coming_fill(*, within_days: int, now: datetime | None = None) -> FillRate:
+    """How full the scheduled sessions starting in the next `within_days` days are:
+    seats sold over their capacity (the dashboard's "how full is what is coming")."""
+    now = now or utcnow()
+    rows = AnalyticsRepository().sessions_starting_between(now, now + timedelta(days=within_days))
+    fill = FillRate()
+    for row in rows:
+        if row.status == "scheduled" and row.starts_at > now:
+            fill = fill + FillRate(1, row.capacity, row.seats_sold)
+    return fill
+
+
 # -- lead time ----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class LeadBucket:

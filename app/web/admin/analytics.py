@@ -56,7 +56,9 @@ HEADLINE_TILES = (
     TileSpec("median_lead_days", "Median lead time", "days", up_is_good=None),
     TileSpec("refunds", "Refunds (gross)", "money", up_is_good=False),
 )
-DASHBOARD_TILES = ("seats", "revenue", "upcoming_fill_rate")
+DASHBOARD_TILES = ("seats", "revenue")
+# The dashboard's "how full is what is coming": sessions starting in the next N days.
+COMING_DAYS = {"This week": 7, "This month": 30}
 
 
 @dataclass(frozen=True)
@@ -287,6 +289,15 @@ def this_week(today: date):
     return service.DateRange.custom(monday, monday + timedelta(days=6))
 
 
+def coming_fill_tile(days: int, now) -> Tile:
+    fill = service.coming_fill(within_days=days, now=now)
+    note = (f"{charts.count(fill.seats_sold)} of {charts.count(fill.capacity)} seats on "
+            f"{charts.count(fill.sessions)} session{'' if fill.sessions == 1 else 's'}"
+            if fill.sessions else "No sessions scheduled")
+    return Tile("upcoming_fill_rate", f"Fill rate of sessions in the next {days} days",
+                _show("rate", fill.rate), note)
+
+
 def dashboard_figures() -> dict:
     """This week's and this month's headline figures and the sessions at risk."""
     today, now = _today(), utcnow()
@@ -294,9 +305,11 @@ def dashboard_figures() -> dict:
     for title, period in (("This week", this_week(today)),
                           ("This month", service.DateRange.this_month(today))):
         comparison = service.compare_headlines(period, now=now)
+        tiles = headline_tiles(comparison, DASHBOARD_TILES)
+        tiles.append(coming_fill_tile(COMING_DAYS[title], now))
         periods.append(DashboardPeriod(title, period.label,
                                        url_for("admin.analytics", **period.to_args()),
-                                       headline_tiles(comparison, DASHBOARD_TILES)))
+                                       tiles))
     minimum = current_app.config["ANALYTICS_AT_RISK_MIN_SEATS"]
     return {"periods": periods, "refreshed_at": service.last_refreshed(),
             "at_risk": service.sessions_at_risk(now=now, minimum_seats=minimum, within_days=7),
