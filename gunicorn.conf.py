@@ -15,7 +15,9 @@ import threading
 
 bind = os.environ.get("GUNICORN_BIND", f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '5000')}")
 workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
-worker_class = "gthread"
+# gthread plus a read deadline per request (REQUEST_READ_TIMEOUT_SECONDS): a body
+# that never finishes must not hold a thread for ever. See gunicorn_worker.py.
+worker_class = "gunicorn_worker.DeadlineThreadWorker"
 threads = int(os.environ.get("GUNICORN_THREADS", "1000"))
 # gthread counts kept-alive HTTP connections here too: leave room above `threads`.
 worker_connections = threads + 500

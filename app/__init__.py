@@ -7,7 +7,7 @@ from flask import Flask
 from sqlalchemy import event
 
 from app import models  # noqa: F401  (registers every table with the metadata)
-from app.config import load_config
+from app.config import instance_secret_key, load_config
 from app.extensions import csrf, db, limiter, login_manager, mail, migrate, sock
 from app.models.types import render_migration_item
 
@@ -25,12 +25,18 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(load_config(app.instance_path))
     if config:
         app.config.update(config)
+    if not app.config.get("SECRET_KEY"):
+        # Development without SECRET_KEY: this installation's own random key.
+        app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
 
     register_extensions(app)
     register_monitoring(app)
     register_event_handlers(app)
+    register_url_converters(app)
     register_blueprints(app)
+    register_body_limits(app)
     register_error_handlers(app)
+    register_security_headers(app)
     register_template_helpers(app)
     install_service_settings(app)
     register_commands(app)
@@ -92,6 +98,22 @@ def register_event_handlers(app: Flask) -> None:
         events.registry.register(handlers)
 
 
+def register_url_converters(app: Flask) -> None:
+    """`<id:name>` for every row id in a URL (app.web.converters); before any route."""
+    from app.web.converters import IdConverter
+
+    app.url_map.converters["id"] = IdConverter
+
+
+def register_body_limits(app: Flask) -> None:
+    """Request body limits per route class, enforced while reading (app.web.limits),
+    then what no request may carry (app.web.request_guards)."""
+    from app.web import limits, request_guards
+
+    limits.init_app(app)
+    request_guards.init_app(app)
+
+
 def register_blueprints(app: Flask) -> None:
     from app.web import api, booking, health, public
     from app.web import metrics as metrics_web
@@ -110,6 +132,14 @@ def register_blueprints(app: Flask) -> None:
     register_staff_blueprints(app)
     register_payment_blueprints(app)
     register_admin_blueprint(app)
+    register_rate_limits(app)
+
+
+def register_rate_limits(app: Flask) -> None:
+    """Every Flask-Limiter limit, attached to its routes from one table."""
+    from app.web import ratelimits
+
+    ratelimits.init_app(app)
 
 
 def register_payment_blueprints(app: Flask) -> None:
@@ -154,6 +184,12 @@ def register_error_handlers(app: Flask) -> None:
     from app.web.errors import register
 
     register(app)
+
+
+def register_security_headers(app: Flask) -> None:
+    from app.web import security_headers
+
+    security_headers.init_app(app)
 
 
 def register_template_helpers(app: Flask) -> None:

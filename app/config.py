@@ -1,15 +1,20 @@
 """Configuration read from environment variables, with safe embedded defaults.
 
 `APP_ENV` picks the mode: ``development`` (default: SQLite under instance/,
-fake payments, emails written to files), ``production`` (refuses to start
-without an explicit SECRET_KEY or PUBLIC_BASE_URL and refuses the fake
-payment provider) or ``testing`` (used by the test suite).
+fake payments, emails written to files, a random secret key kept in
+instance/secret_key), ``production`` (refuses to start without a random-looking
+SECRET_KEY of 32+ characters, PUBLIC_BASE_URL and TRUSTED_HOSTS, and refuses
+the fake payment provider) or ``testing`` (used by the test suite).
 """
 from __future__ import annotations
 
 import os
+import secrets
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from werkzeug.sansio.utils import host_is_trusted
 
 
 class ConfigError(RuntimeError):
@@ -71,6 +76,82 @@ def _public_base_url(env: dict, is_production: bool, port: int) -> str:
     return raw.rstrip("/")
 
 
+# -- secrets and the hosts we answer for -------------------------------------------------
+# Keys that are public (this code, its docs, common examples): never good in production.
+KNOWN_SECRET_KEYS = frozenset({
+    "dev-only-insecure-secret-key", "changeme", "change-me", "secret", "secret-key",
+    "your-secret-key", "development", "dev", "test", "testing",
+})
+MIN_SECRET_KEY_LENGTH = 32
+MIN_SECRET_KEY_DISTINCT_CHARACTERS = 10
+DEV_SECRET_KEY_FILE = "secret_key"
+GENERATE_HINT = "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+
+
+def check_production_secret_key(secret_key: str) -> None:
+    """Raise ConfigError unless `secret_key` looks like one a generator made: long,
+    varied and not a published value. The key signs sessions, CSRF tokens and every
+    manage link, so a guessable one opens every booking."""
+    if not secret_key:
+        raise ConfigError(f"SECRET_KEY must be set when APP_ENV=production ({GENERATE_HINT})")
+    if secret_key.strip().lower() in KNOWN_SECRET_KEYS:
+        raise ConfigError("SECRET_KEY is a published default and is refused when "
+                          f"APP_ENV=production ({GENERATE_HINT})")
+    if len(secret_key) < MIN_SECRET_KEY_LENGTH:
+        raise ConfigError(f"SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} characters when "
+                          f"APP_ENV=production, got {len(secret_key)} ({GENERATE_HINT})")
+    if len(set(secret_key)) < MIN_SECRET_KEY_DISTINCT_CHARACTERS:
+        raise ConfigError("SECRET_KEY does not look random (too few different characters); "
+                          f"refused when APP_ENV=production ({GENERATE_HINT})")
+
+
+def _secret_key(env: dict, is_production: bool) -> str | None:
+    """SECRET_KEY; outside production None when unset, and create_app then uses
+    this installation's own key (`instance_secret_key`)."""
+    secret_key = env.get("SECRET_KEY") or ""
+    if is_production:
+        check_production_secret_key(secret_key)
+    return secret_key or None
+
+
+def instance_secret_key(instance_path: str) -> str:
+    """This installation's own random key, made once and kept in instance/secret_key
+    (readable by its owner only), so development sessions and links survive restarts
+    without the key being a constant anyone can read in the source."""
+    path = Path(instance_path) / DEV_SECRET_KEY_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass  # made before, perhaps a moment ago by another process
+    else:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+    for _ in range(50):
+        key = path.read_text().strip()
+        if key:
+            return key
+        time.sleep(0.01)  # another process created the file and is writing it
+    raise ConfigError(f"{path} is empty: delete it and start again, or set SECRET_KEY")
+
+
+def _trusted_hosts(env: dict, is_production: bool, public_base_url: str) -> list[str] | None:
+    """TRUSTED_HOSTS, comma-separated host names (".example.co.uk" allows its
+    subdomains). Required in production, and must include PUBLIC_BASE_URL's host."""
+    hosts = [h.strip().lower() for h in (env.get("TRUSTED_HOSTS") or "").split(",") if h.strip()]
+    if not hosts:
+        if is_production:
+            raise ConfigError("TRUSTED_HOSTS must be set when APP_ENV=production: the host "
+                              "names the site answers to, comma-separated (e.g. "
+                              "book.example.co.uk); other Host headers get 400")
+        return None
+    public_host = (urlsplit(public_base_url).hostname or "").lower()
+    if is_production and not host_is_trusted(public_host, hosts):
+        raise ConfigError(f"TRUSTED_HOSTS must include PUBLIC_BASE_URL's host {public_host!r}, "
+                          f"got {', '.join(hosts)}")
+    return hosts
+
+
 def load_config(instance_path: str, env: dict | None = None) -> dict:
     """Build the Flask config mapping from the environment."""
     env = dict(os.environ if env is None else env)
@@ -79,11 +160,7 @@ def load_config(instance_path: str, env: dict | None = None) -> dict:
         raise ConfigError(f"APP_ENV must be development, production or testing, got {app_env!r}")
     is_production = app_env == "production"
 
-    secret_key = env.get("SECRET_KEY")
-    if not secret_key:
-        if is_production:
-            raise ConfigError("SECRET_KEY must be set when APP_ENV=production")
-        secret_key = "dev-only-insecure-secret-key"
+    secret_key = _secret_key(env, is_production)
 
     payment_provider = env.get("PAYMENT_PROVIDER", "fake").strip().lower()
     if payment_provider not in {"fake", "stripe"}:
@@ -92,6 +169,7 @@ def load_config(instance_path: str, env: dict | None = None) -> dict:
         raise ConfigError("PAYMENT_PROVIDER=fake is refused when APP_ENV=production")
     port = _int(env, "PORT", 5000)
     public_base_url = _public_base_url(env, is_production, port)
+    trusted_hosts = _trusted_hosts(env, is_production, public_base_url)
     metrics = _metrics_config(env, is_production)
 
     return {
@@ -103,6 +181,9 @@ def load_config(instance_path: str, env: dict | None = None) -> dict:
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "PORT": port,
         "PUBLIC_BASE_URL": public_base_url,
+        # Flask answers 400 to a request whose Host is not one of these (None: any).
+        "TRUSTED_HOSTS": trusted_hosts,
+        "MANAGE_LINK_DAYS_AFTER_COURSE": _int(env, "MANAGE_LINK_DAYS_AFTER_COURSE", 42),
         "PAYMENT_PROVIDER": payment_provider,
         "STRIPE_SECRET_KEY": env.get("STRIPE_SECRET_KEY", ""),
         "STRIPE_WEBHOOK_SECRET": env.get("STRIPE_WEBHOOK_SECRET", ""),
@@ -126,7 +207,7 @@ def load_config(instance_path: str, env: dict | None = None) -> dict:
         **_notification_config(env, instance_path, app_env),
         "REDIS_URL": env.get("REDIS_URL", ""),
         # Live availability over WebSocket (issue 5).
-        **_realtime_config(env),
+        **_realtime_config(env, public_base_url),
         "SEED_DEMO": _bool(env, "SEED_DEMO", not is_production),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -134,10 +215,14 @@ def load_config(instance_path: str, env: dict | None = None) -> dict:
         "WTF_CSRF_TIME_LIMIT": None,
         # Staff accounts: sign-in, sessions, rate limits, password reset (issue 7).
         **_auth_config(env, is_production),
+        # Rate limits, hold limits and the email cap (README "Security").
+        **_abuse_config(env, is_production),
         # Alert rules, their thresholds and the alert email rate limit.
         **_alert_config(env),
         **metrics,
         **_readiness_config(env),
+        # Request body limits per route class, enforced while reading (app.web.limits).
+        **_body_limit_config(env),
     }
 
 
@@ -276,7 +361,7 @@ def _payment_config(env: dict) -> dict:
 
 
 # -- live availability (WebSocket) --------------------------------------------------
-def _realtime_config(env: dict) -> dict:
+def _realtime_config(env: dict, public_base_url: str) -> dict:
     transport = env.get("REALTIME_TRANSPORT", "auto").strip().lower()
     if transport not in {"auto", "local", "postgres", "redis"}:
         raise ConfigError(f"REALTIME_TRANSPORT must be auto, local, postgres or redis, got {transport!r}")
@@ -289,7 +374,59 @@ def _realtime_config(env: dict) -> dict:
         "WS_SNAPSHOT_LIMIT": _int(env, "WS_SNAPSHOT_LIMIT", 500),
         # flask-sock: clients send nothing, so refuse big messages outright.
         "SOCK_SERVER_OPTIONS": {"max_message_size": 4096},
+        **_websocket_limits(env),
+        "ALLOWED_ORIGINS": _allowed_origins(env, public_base_url),
     }
+
+
+def _websocket_limits(env: dict) -> dict:
+    """Each open WebSocket holds a gunicorn thread: admit at most
+    WS_MAX_PER_PROCESS (default GUNICORN_THREADS less a quarter, at least 4, kept
+    for plain requests) and WS_MAX_PER_CLIENT from one address."""
+    threads = _int(env, "GUNICORN_THREADS", 1000)
+    reserve = max(4, threads // 4)
+    per_process = _int(env, "WS_MAX_PER_PROCESS", max(0, threads - reserve))
+    if env.get("GUNICORN_THREADS") and per_process >= threads:
+        raise ConfigError(f"WS_MAX_PER_PROCESS ({per_process}) must be below GUNICORN_THREADS "
+                          f"({threads}): each WebSocket holds a thread, and plain requests "
+                          "need some")
+    per_client = _int(env, "WS_MAX_PER_CLIENT", 8)
+    if per_process < 0 or per_client < 0:
+        raise ConfigError("WS_MAX_PER_PROCESS and WS_MAX_PER_CLIENT must be 0 or more")
+    return {"WS_MAX_PER_PROCESS": per_process, "WS_MAX_PER_CLIENT": per_client}
+
+
+def origin_of(url: str) -> str | None:
+    """``scheme://host[:port]`` of an absolute http(s)/ws(s) URL, lower-cased and
+    without a default port; None for anything else ("null", paths, garbage)."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in {"http", "https"} or not parts.hostname:
+        return None
+    host = parts.hostname.lower()
+    if ":" in host:
+        host = f"[{host}]"
+    if port is not None and port != {"http": 80, "https": 443}[scheme]:
+        host = f"{host}:{port}"
+    return f"{scheme}://{host}"
+
+
+def _allowed_origins(env: dict, public_base_url: str) -> tuple[str, ...]:
+    """ALLOWED_ORIGINS, comma-separated (default: PUBLIC_BASE_URL's origin): the
+    pages allowed to open the live-availability WebSocket."""
+    raw = [o for o in (env.get("ALLOWED_ORIGINS") or "").split(",") if o.strip()]
+    origins = []
+    for item in raw or [public_base_url]:
+        origin = origin_of(item)
+        if origin is None or urlsplit(item.strip()).path not in {"", "/"}:
+            raise ConfigError(f"ALLOWED_ORIGINS must list origins such as "
+                              f"https://book.example.co.uk, got {item.strip()!r}")
+        origins.append(origin)
+    return tuple(dict.fromkeys(origins))
 
 
 # -- staff accounts: sign-in, sessions, rate limits, password reset ----------------------
@@ -304,22 +441,101 @@ def _auth_config(env: dict, is_production: bool) -> dict:
         "STAFF_SESSION_MAX_AGE_HOURS": _int(env, "STAFF_SESSION_MAX_AGE_HOURS", 12),
         # Seconds a password reset link works (it also dies once used).
         "PASSWORD_RESET_MAX_AGE": _int(env, "PASSWORD_RESET_MAX_AGE", 3600),
-        # Flask-Limiter: shared through Redis when REDIS_URL is set, else per process.
-        "RATELIMIT_ENABLED": _bool(env, "RATELIMIT_ENABLED", True),
-        "RATELIMIT_STORAGE_URI": (env.get("RATELIMIT_STORAGE_URI") or env.get("REDIS_URL")
-                                  or "memory://"),
-        "RATELIMIT_STRATEGY": "moving-window",
-        "RATELIMIT_HEADERS_ENABLED": True,
-        # Redis down: limit per process in memory rather than refuse every sign-in.
-        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
-        "RATELIMIT_SWALLOW_ERRORS": True,
-        "LOGIN_RATE_LIMIT_PER_ACCOUNT": env.get("LOGIN_RATE_LIMIT_PER_ACCOUNT", "5/minute"),
-        "LOGIN_RATE_LIMIT_PER_IP": env.get("LOGIN_RATE_LIMIT_PER_IP", "20/minute"),
-        "PASSWORD_RESET_RATE_LIMIT_PER_ACCOUNT": env.get(
-            "PASSWORD_RESET_RATE_LIMIT_PER_ACCOUNT", "3/hour"),
-        "PASSWORD_RESET_RATE_LIMIT_PER_IP": env.get("PASSWORD_RESET_RATE_LIMIT_PER_IP",
-                                                    "10/hour"),
         # Proxies in front of the app (load balancer, ...) whose X-Forwarded-For and
         # X-Forwarded-Proto to trust; 0 = none. Per-IP limits need the real client IP.
         "TRUSTED_PROXY_COUNT": _int(env, "TRUSTED_PROXY_COUNT", 0),
     }
+
+
+# -- abuse limits: Flask-Limiter, seat holds, emails per recipient -------------------------
+# Every Flask-Limiter limit, by the variable that sets it (limits' notation: "5/minute",
+# "10/minute;100/hour"); app.web.ratelimits says which routes each one guards.
+RATE_LIMIT_DEFAULTS = {
+    "LOGIN_RATE_LIMIT_PER_ACCOUNT": "5/minute",
+    "LOGIN_RATE_LIMIT_PER_IP": "20/minute",
+    "PASSWORD_RESET_RATE_LIMIT_PER_ACCOUNT": "3/hour",
+    "PASSWORD_RESET_RATE_LIMIT_PER_IP": "10/hour",
+    "BOOKING_RATE_LIMIT": "10/minute;60/hour",
+    "BOOKING_FORM_RATE_LIMIT": "120/minute",
+    "MANAGE_RATE_LIMIT": "20/minute",
+    "WEBHOOK_RATE_LIMIT": "600/minute",
+    "WS_CONNECT_RATE_LIMIT": "30/minute",
+}
+
+
+def _rate_limit(env: dict, name: str) -> str:
+    from limits import parse_many
+
+    value = (env.get(name) or RATE_LIMIT_DEFAULTS[name]).strip()
+    try:
+        parse_many(value)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a rate limit such as 10/minute or "
+                          f"5/minute;50/hour, got {value!r}") from exc
+    return value
+
+
+def _abuse_config(env: dict, is_production: bool) -> dict:
+    """Flask-Limiter's storage and switch, every limit, the seat-hold limits and the
+    per-recipient email cap. Production refuses RATELIMIT_ENABLED=false, and refuses
+    per-process (memory) storage when it runs more than one process (WEB_CONCURRENCY),
+    where each process would count on its own and multiply every limit."""
+    enabled = _bool(env, "RATELIMIT_ENABLED", True)
+    storage = (env.get("RATELIMIT_STORAGE_URI") or env.get("REDIS_URL") or "memory://").strip()
+    processes = _int(env, "WEB_CONCURRENCY", 1)
+    if is_production and not enabled:
+        raise ConfigError("RATELIMIT_ENABLED=false is refused when APP_ENV=production "
+                          "(it is for load tests outside production)")
+    if is_production and processes > 1 and storage.startswith("memory://"):
+        raise ConfigError(f"WEB_CONCURRENCY={processes} with rate limits kept in memory would "
+                          "let every process count on its own: set REDIS_URL (or "
+                          "RATELIMIT_STORAGE_URI) when APP_ENV=production")
+    hold_limits = {name: _int(env, name, default) for name, default in (
+        # One customer has one checkout open at a time, a company booker a few; an office
+        # behind one address several colleagues. Far above that is someone squatting seats.
+        ("HOLD_LIMIT_PER_CLIENT", 5), ("HOLD_SEATS_LIMIT_PER_CLIENT", 24),
+        ("HOLD_LIMIT_PER_EMAIL", 3), ("HOLD_SEATS_LIMIT_PER_EMAIL", 24),
+        # Emails an anonymous visitor can cause (not those a paid booking needs).
+        ("EMAILS_PER_RECIPIENT_PER_HOUR", 10))}
+    for name, value in hold_limits.items():
+        if value < 0:
+            raise ConfigError(f"{name} must be 0 (no limit) or more, got {value}")
+    return {
+        "RATELIMIT_ENABLED": enabled,
+        "RATELIMIT_STORAGE_URI": storage,
+        "RATELIMIT_STRATEGY": "moving-window",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        # Redis down: limit per process in memory rather than refuse every request.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        "WEB_CONCURRENCY": processes,
+        **{name: _rate_limit(env, name) for name in RATE_LIMIT_DEFAULTS},
+        **hold_limits,
+    }
+
+
+# -- request body limits (app.web.limits) ------------------------------------------------
+BODY_LIMIT_DEFAULTS = {
+    # Public pages and sign-in: the largest valid booking form (12 attendees, every
+    # field at its maximum, every character a 4-byte one percent-encoded) is ~130 KB.
+    "FORM_MAX_BODY_BYTES": 256 * 1024,
+    # Admin and trainer pages: a course description may be 100,000 characters of HTML.
+    "STAFF_FORM_MAX_BODY_BYTES": 1024 * 1024,
+    # /api/v1: the largest valid booking as JSON, every character \u-escaped, is ~130 KB.
+    "API_MAX_BODY_BYTES": 256 * 1024,
+    # /webhooks/stripe: Stripe events are a few KB, a charge with its refunds and full
+    # metadata (50 keys of 500 characters) some tens of KB; read no more before the
+    # signature is checked.
+    "WEBHOOK_MAX_BODY_BYTES": 512 * 1024,
+}
+
+
+def _body_limit_config(env: dict) -> dict:
+    limits = {}
+    for name, default in BODY_LIMIT_DEFAULTS.items():
+        limits[name] = _int(env, name, default)
+        if limits[name] < 1024:
+            raise ConfigError(f"{name} must be at least 1024 (bytes), got {limits[name]}")
+    # The fallback Flask and werkzeug apply wherever app.web.limits sets nothing.
+    limits["MAX_CONTENT_LENGTH"] = limits["FORM_MAX_BODY_BYTES"]
+    return limits

@@ -31,10 +31,10 @@ from pg_server import PostgresServer, PostgresUnavailable, RunServers  # noqa: E
 
 from app import create_app  # noqa: E402
 from app.extensions import db  # noqa: E402
+from app_setup import IN_CI, make_test_config, migrate_database  # noqa: E402,F401
 
 BACKENDS = [b.strip() for b in os.environ.get("TEST_DATABASES", "sqlite,postgresql").split(",")
             if b.strip()]
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
 # -- database servers and migrated databases ------------------------------------
@@ -110,17 +110,6 @@ def worker_database(url: str) -> str:
     return parsed.set(database=name).render_as_string(hide_password=False)
 
 
-def migrate_database(url: str) -> None:
-    """Build the schema the way production does: Alembic migrations, never create_all."""
-    from flask_migrate import upgrade
-
-    app = create_app({"APP_ENV": "testing", "TESTING": True, "SQLALCHEMY_DATABASE_URI": url,
-                      "TRAFFIC_FLUSH_SECONDS": 0})
-    with app.app_context():
-        upgrade()
-        db.engine.dispose()
-
-
 @pytest.fixture(scope="session", params=BACKENDS)
 def database_url(request, tmp_path_factory):
     """A migrated, empty database on one backend, shared by the tests of a session."""
@@ -139,27 +128,6 @@ def database_url(request, tmp_path_factory):
 @pytest.fixture
 def backend(database_url) -> str:
     return "postgresql" if database_url.startswith("postgresql") else "sqlite"
-
-
-def make_test_config(database_url: str, **overrides) -> dict:
-    config = {
-        "APP_ENV": "testing",
-        "TESTING": True,
-        "SECRET_KEY": "test-secret",
-        "SQLALCHEMY_DATABASE_URI": database_url,
-        "WTF_CSRF_ENABLED": False,
-        "PAYMENT_PROVIDER": "fake",
-        "SEED_DEMO": False,
-        # Emails stay in memory (mail.outbox); no background worker in tests.
-        "MAIL_BACKEND": "locmem",
-        "RUN_WORKER_IN_PROCESS": False,
-        # Traffic figures are flushed when a test asks (flush_traffic), by no thread.
-        "TRAFFIC_FLUSH_SECONDS": 0,
-        # Sign-in rate limits off; the throttling tests switch them on.
-        "RATELIMIT_ENABLED": False,
-    }
-    config.update(overrides)
-    return config
 
 
 def _empty_tables() -> None:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import ClassVar
 
 from sqlalchemy import (
@@ -72,6 +72,12 @@ class Booking(TimestampMixin, db.Model):
     refund_due_pence: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     # A payment method other than the card flow (invoice, bank transfer).
     payment_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Who asked for the hold: a keyed digest of the client's address (never the address),
+    # so open holds can be counted per client (BookingPolicy.hold_limit_per_client).
+    hold_client_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # Raised when staff (or the customer) reissue the manage link: earlier links stop working.
+    manage_link_version: Mapped[int] = mapped_column(Integer, nullable=False, default=1,
+                                                     server_default="1")
 
     session = relationship("CourseSession", lazy="joined", innerjoin=True)
     attendees = relationship(
@@ -123,6 +129,11 @@ class Booking(TimestampMixin, db.Model):
         course_session = self.session
         return (course_session.status == SessionStatus.COMPLETED
                 or course_session.starts_at <= now)
+
+    def manage_link_expires_at(self, days_after_course: int) -> datetime:
+        """When this booking's manage links stop working: some weeks after the course
+        ends (certificates and receipts are in the emails by then)."""
+        return self.session.ends_at + timedelta(days=days_after_course)
 
     def __repr__(self) -> str:
         return f"<Booking {self.reference} {self.status.value}>"

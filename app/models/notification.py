@@ -11,7 +11,9 @@ from app.models.types import UTCDateTime, utcnow
 
 
 class SentEmail(db.Model):
-    """One row per email we intend to send; the unique key stops a second send."""
+    """One row per email we intend to send; the unique key stops a second send.
+    `status`: sending, sent, failed (retried), or suppressed (over the recipient's
+    hourly cap: final, never sent or retried)."""
 
     __tablename__ = "sent_emails"
 
@@ -25,7 +27,9 @@ class SentEmail(db.Model):
     template: Mapped[str] = mapped_column(String(100), nullable=False)
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="sending")
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    # Indexed: the per-recipient email cap counts the last hour's rows.
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False,
+                                                 index=True)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 

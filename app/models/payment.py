@@ -98,6 +98,7 @@ class WebhookStatus(str, enum.Enum):
     PROCESSED = "processed"
     IGNORED = "ignored"        # an event type we do not act on
     FAILED = "failed"
+    REJECTED = "rejected"      # signed but malformed: kept for a person to read, never applied
 
 
 class WebhookEvent(db.Model):

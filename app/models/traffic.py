@@ -50,7 +50,7 @@ traffic_minutes = Table(
     # The minute's start, UTC (seconds and microseconds zero).
     Column("minute", UTCDateTime, primary_key=True),
     Column("method", String(16), primary_key=True),
-    # The URL rule ("/sessions/<int:session_id>") or "unmatched", never a raw path.
+    # The URL rule ("/sessions/<id:session_id>") or "unmatched", never a raw path.
     Column("route", String(255), primary_key=True),
     _count("requests"),
     # Responses with status >= 500.

@@ -80,6 +80,9 @@ STRIPE_CLASSES: dict[str, tuple[str, str]] = {
 # Other libraries' errors by (module prefix, class name) on the MRO.
 LIBRARY_CLASSES: dict[tuple[str, str], tuple[str, str]] = {
     ("sqlalchemy", "IntegrityError"): ("database", "error"),  # the database is up: a bug or race
+    # A value the database refuses (NUL in text, a number out of range): input that
+    # slipped past validation, a bug to fix, not an outage to wait out.
+    ("sqlalchemy", "DataError"): ("database", "error"),
     ("sqlalchemy", "OperationalError"): ("database", "critical"),
     ("sqlalchemy", "TimeoutError"): ("database", "critical"),  # pool exhausted
     ("sqlalchemy", "DBAPIError"): ("database", "critical"),

@@ -19,7 +19,7 @@ UNMATCHED = "unmatched"
 
 
 def route_label() -> str:
-    """The request's URL rule (`/sessions/<int:session_id>`), the one route label of
+    """The request's URL rule (`/sessions/<id:session_id>`), the one route label of
     metrics, logs and the traffic window; "unmatched" when no rule matched."""
     rule = request.url_rule
     return rule.rule if rule is not None else UNMATCHED

@@ -16,6 +16,18 @@ class BookingRepository(Repository[Booking]):
     def get_by_reference(self, reference: str) -> Booking | None:
         return self.session.scalar(select(Booking).where(Booking.reference == reference))
 
+    def manage_link_version(self, reference: str) -> int | None:
+        """The booking's current manage link version (None: no such booking)."""
+        return self.session.scalar(select(Booking.manage_link_version)
+                                   .where(Booking.reference == reference))
+
+    def bump_manage_link_version(self, booking: Booking) -> int:
+        """Raise the version in the database (atomic under concurrent reissues)."""
+        booking.manage_link_version = Booking.manage_link_version + 1
+        self.session.flush()
+        self.session.refresh(booking, ["manage_link_version"])
+        return booking.manage_link_version
+
     def move_to_session(self, booking: Booking, session_id: int) -> Booking:
         """Put the booking on another session, written now, so that `booking.session`
         and any later count in this transaction see the new session."""
@@ -57,6 +69,19 @@ class BookingRepository(Repository[Booking]):
             .group_by(Booking.session_id)
         )
         return dict(self.session.execute(stmt).all())
+
+    def open_holds(self, now: datetime, *, client_key: str | None = None,
+                   email: str | None = None) -> tuple[int, int, datetime | None]:
+        """(holds, seats, earliest expiry) of the live holds asked for by one client
+        key or one contact email (letter case ignored)."""
+        stmt = select(func.count(Booking.id), func.coalesce(func.sum(Booking.seats), 0),
+                      func.min(Booking.hold_expires_at)).where(Booking.hold_is_live(now))
+        if client_key is not None:
+            stmt = stmt.where(Booking.hold_client_key == client_key)
+        if email is not None:
+            stmt = stmt.where(func.lower(Booking.contact_email) == email.strip().lower())
+        holds, seats, earliest = self.session.execute(stmt).one()
+        return int(holds), int(seats), earliest
 
     def stale_holds(self, now: datetime, *, limit: int = 500) -> list[Booking]:
         stmt = (

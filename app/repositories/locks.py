@@ -17,10 +17,11 @@ app.services.catalogue.timetable).
 """
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import text, update
 from sqlalchemy.orm import Session
 
 from app.extensions import db
@@ -63,3 +64,19 @@ def lock_users(user_ids: Iterable[int], now: datetime, *, session: Session | Non
     """Serialise changes to these staff members' timetables. False if any is missing."""
     wanted = set(user_ids)
     return lock_rows(User, wanted, {"updated_at": now}, session=session) == wanted
+
+
+def lock_names(names: Iterable[str], *, session: Session | None = None) -> None:
+    """Serialise the writers that decide about the same names (a client, an email
+    address), in sorted order, until commit: PostgreSQL transaction-level advisory
+    locks on a 64-bit digest of each name. On SQLite the transaction already holds the
+    database's single writer lock (take a row lock first), so there is nothing to add."""
+    session = session or db.session
+    if not in_unit_of_work(session):
+        raise LockOutsideTransaction("names must be locked inside a unit of work")
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for name in sorted(set(names)):
+        digest = hashlib.sha256(name.encode("utf-8")).digest()[:8]
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                        {"key": int.from_bytes(digest, "big", signed=True)})

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 
 from app.models import JobRun, SentEmail
 from app.repositories.base import Repository
@@ -14,6 +14,14 @@ class SentEmailRepository(Repository[SentEmail]):
 
     def get_by_key(self, dedupe_key: str) -> SentEmail | None:
         return self.session.scalar(select(SentEmail).where(SentEmail.dedupe_key == dedupe_key))
+
+    def count_to(self, address: str, since: datetime, *, excluding_status: str) -> int:
+        """Emails to `address` (letter case ignored) recorded since `since`, other than
+        those with `excluding_status`."""
+        stmt = select(func.count(SentEmail.id)).where(
+            SentEmail.created_at >= since, SentEmail.status != excluding_status,
+            func.lower(SentEmail.to_address) == address.strip().lower())
+        return int(self.session.scalar(stmt))
 
 
 class JobRunRepository(Repository[JobRun]):

@@ -14,14 +14,11 @@ The session cookie
     browser, a stolen cookie included) or STAFF_SESSION_MAX_AGE_HOURS pass,
     and a deactivated account stops working on its next request.
 
-Rate limits (Flask-Limiter; Redis when REDIS_URL is set, so every process
-shares them) count every POST, answer 429 with a page that says when to try
-again, and are switched off by RATELIMIT_ENABLED=0 (the tests do, except the
-throttling tests).
+Rate limits on sign-in and reset posts are listed with every other limit in
+app.web.ratelimits; here a 429 gets a page that says when to try again.
 """
 from __future__ import annotations
 
-import hashlib
 import hmac
 import logging
 import time
@@ -38,18 +35,17 @@ from werkzeug.routing import RequestRedirect
 from wtforms import EmailField, HiddenField, PasswordField
 from wtforms.validators import EqualTo, InputRequired, Length
 
-from app.extensions import limiter, login_manager
+from app.extensions import login_manager
 from app.monitoring.errors import report as report_error
 from app.services.core.errors import InvalidInput, InvalidToken
 from app.services.staff import auth
 from app.web.htmx import hx_redirect, is_htmx, keep_private, vary
+from app.web.ratelimits import TOO_MANY_SIGN_INS, client_ip
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("auth", __name__)
 
-TOO_MANY_SIGN_INS = "Too many sign-in attempts. Try again in a minute."
-TOO_MANY_RESETS = "Too many password reset requests. Try again later."
 SIGN_IN_FAILED = "The email address or password is not right."
 FINGERPRINT_KEY = "_auth_fp"
 SIGNED_IN_AT_KEY = "_auth_at"
@@ -75,26 +71,6 @@ class ResetPasswordForm(FlaskForm):
     confirm = PasswordField("New password again", validators=[
         InputRequired("Enter the new password again."),
         EqualTo("password", "The two passwords are not the same.")])
-
-
-# -- rate limit keys -----------------------------------------------------------------------
-def client_ip() -> str:
-    """The client's address (the real one behind TRUSTED_PROXY_COUNT proxies, see ProxyFix)."""
-    return request.remote_addr or "unknown"
-
-
-def _email_key() -> str:
-    """The posted email, hashed: no addresses in the rate limit store."""
-    email = (request.form.get("email") or "").strip().lower()[:auth.MAX_EMAIL_LENGTH]
-    return hashlib.sha256(email.encode("utf-8")).hexdigest()[:32]
-
-
-def _account_and_ip_key() -> str:
-    return f"{_email_key()}|{client_ip()}"
-
-
-def _config_value(name: str):
-    return lambda: current_app.config[name]
 
 
 # -- Flask-Login -------------------------------------------------------------------------
@@ -223,10 +199,6 @@ def _too_many_requests(exc):
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_config_value("LOGIN_RATE_LIMIT_PER_IP"), key_func=client_ip, methods=["POST"],
-               scope="login-ip", error_message=TOO_MANY_SIGN_INS)
-@limiter.limit(_config_value("LOGIN_RATE_LIMIT_PER_ACCOUNT"), key_func=_account_and_ip_key,
-               methods=["POST"], scope="login-account", error_message=TOO_MANY_SIGN_INS)
 def login():
     form = LoginForm()
     next_url = safe_next_url(request.values.get("next"))
@@ -256,10 +228,6 @@ def logout():
 
 
 @bp.route("/password/forgot", methods=["GET", "POST"])
-@limiter.limit(_config_value("PASSWORD_RESET_RATE_LIMIT_PER_IP"), key_func=client_ip,
-               methods=["POST"], scope="reset-ip", error_message=TOO_MANY_RESETS)
-@limiter.limit(_config_value("PASSWORD_RESET_RATE_LIMIT_PER_ACCOUNT"), key_func=_email_key,
-               methods=["POST"], scope="reset-account", error_message=TOO_MANY_RESETS)
 def forgot_password():
     form = ForgotPasswordForm()
     if request.method == "POST":

@@ -30,7 +30,7 @@ from app.services.bookings.manage import Actor, allowed_changes, cancel_booking,
 from app.services.bookings.standing import booking_certificate, booking_standing
 from app.services.catalogue import listing
 from app.services.core.errors import (
-    HoldExpired, InvalidInput, InvalidState, SeatsUnavailable, SessionNotBookable,
+    HoldExpired, InvalidInput, InvalidState, SeatsUnavailable, SessionNotBookable, TooManyHolds,
 )
 from app.validation import FieldError, ValidationFailed, format_uk_phone, parse_booking_request
 from app.web.checkout import begin_checkout
@@ -40,6 +40,7 @@ from app.web.forms import (
 )
 from app.web.htmx import is_htmx, keep_private, render
 from app.web.links import site_links
+from app.web.ratelimits import client_ip
 from app.web.signed_links import booking_from_link, signed_path
 
 bp = Blueprint("booking", __name__)
@@ -131,7 +132,7 @@ def _render_form(course_session, form, *, errors=None, problem=None, status=200,
     )
 
 
-@bp.route("/sessions/<int:session_id>/book", methods=["GET", "POST"])
+@bp.route("/sessions/<id:session_id>/book", methods=["GET", "POST"])
 def start(session_id: int):
     """The booking form. POST action=resize re-renders it with another number of
     attendee blocks (HTMX gets only the blocks); action=book holds the seats."""
@@ -154,7 +155,12 @@ def start(session_id: int):
         return _render_form(course_session, form, errors=apply_errors(form, exc.errors),
                             status=422)
     try:
-        booking = hold_seats(booking_request, policy=_policy())
+        booking = hold_seats(booking_request, policy=_policy(), client_address=client_ip())
+    except TooManyHolds as exc:
+        response = _render_form(course_session, _filled_form(course_session),
+                                problem=exc.message, status=exc.status)
+        response.headers["Retry-After"] = str(exc.retry_after_seconds)
+        return response
     except (SeatsUnavailable, SessionNotBookable) as exc:
         course_session = listing.get_session(session_id)  # the seat count has changed
         form = _filled_form(course_session)
@@ -164,7 +170,7 @@ def start(session_id: int):
     return redirect(pay_url(booking.reference), code=303)
 
 
-@bp.post("/sessions/<int:session_id>/book/validate", endpoint="validate_field")
+@bp.post("/sessions/<id:session_id>/book/validate", endpoint="validate_field")
 def validate_field_fragment(session_id: int):
     """As-you-type check of one field: the request names the field (`field`, or
     htmx's HX-Trigger-Name header) and carries its value under that name. The

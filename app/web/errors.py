@@ -56,7 +56,12 @@ def error_response(status: int, code: str, message: str, fields: dict | None = N
 def register(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):
-        return error_response(exc.status, exc.code, exc.message, exc.fields, report(exc))
+        response = make_response(error_response(exc.status, exc.code, exc.message, exc.fields,
+                                                 report(exc)))
+        retry_after = getattr(exc, "retry_after_seconds", None)
+        if retry_after is not None:  # a limit that lifts at a known time (TooManyHolds)
+            response.headers["Retry-After"] = str(retry_after)
+        return response
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):

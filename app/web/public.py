@@ -33,7 +33,7 @@ def sessions():
     return page_or_fragment("sessions.html", "fragments/_session_list.html", calendar=calendar)
 
 
-@bp.get("/sessions/<int:session_id>")
+@bp.get("/sessions/<id:session_id>")
 def session(session_id: int):
     return render_template("session.html", course_session=listing.get_session(session_id))
 

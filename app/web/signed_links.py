@@ -6,7 +6,10 @@ from __future__ import annotations
 from flask import current_app, request, url_for
 
 from app.models import Booking
-from app.services.bookings.holds import get_booking_by_link
+from app.services.bookings.holds import (
+    DEFAULT_MANAGE_LINK_DAYS_AFTER_COURSE,
+    get_booking_by_link,
+)
 from app.web.links import site_links
 
 
@@ -18,8 +21,13 @@ def signed_path(endpoint: str, reference: str, **values) -> str:
 
 def booking_from_link(reference: str) -> Booking:
     """The booking `reference` names, if the request carries its signed token
-    (`?token=`). The token is checked before anything is read; a wrong, tampered
-    or missing token and, indistinguishably, an unknown reference raise
-    InvalidToken (403), so the links are no oracle for which references exist."""
+    (`?token=`) for its current link version and the link has not expired. A
+    wrong, tampered, missing, replaced or expired token and, indistinguishably, an
+    unknown reference raise InvalidToken (403), so the links are no oracle for
+    which references exist."""
+    config = current_app.config
     return get_booking_by_link(reference, request.args.get("token"),
-                               secret_key=current_app.config["SECRET_KEY"])
+                               secret_key=config["SECRET_KEY"],
+                               days_after_course=config.get(
+                                   "MANAGE_LINK_DAYS_AFTER_COURSE",
+                                   DEFAULT_MANAGE_LINK_DAYS_AFTER_COURSE))

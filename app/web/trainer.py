@@ -51,7 +51,7 @@ def index():
     return render_template("trainer/sessions.html", sessions=sessions)
 
 
-@bp.get("/sessions/<int:session_id>")
+@bp.get("/sessions/<id:session_id>")
 @staff_required
 def roster(session_id: int):
     return render_template("trainer/roster.html",
@@ -66,7 +66,7 @@ def _row_response(roster, entry, *, problem: str | None = None, status: int = 20
     return vary(make_response(html, status))
 
 
-@bp.post("/sessions/<int:session_id>/attendees/<int:attendee_id>/attendance")
+@bp.post("/sessions/<id:session_id>/attendees/<id:attendee_id>/attendance")
 @staff_required
 def mark_attendance(session_id: int, attendee_id: int):
     attended = ATTENDED_VALUES.get(request.form.get("attended", ""))
@@ -89,7 +89,7 @@ def mark_attendance(session_id: int, attendee_id: int):
                              _anchor=f"attendee-{attendee_id}"))
 
 
-@bp.route("/sessions/<int:session_id>/complete", methods=["GET", "POST"])
+@bp.route("/sessions/<id:session_id>/complete", methods=["GET", "POST"])
 @staff_required
 def complete(session_id: int):
     form = ConfirmForm()
@@ -118,13 +118,13 @@ def _download(document):
     return response
 
 
-@bp.get("/sessions/<int:session_id>/roster.csv")
+@bp.get("/sessions/<id:session_id>/roster.csv")
 @staff_required
 def roster_csv(session_id: int):
     return _download(roster_service.roster_csv_download(_user(), session_id))
 
 
-@bp.get("/sessions/<int:session_id>/roster.pdf")
+@bp.get("/sessions/<id:session_id>/roster.pdf")
 @staff_required
 def roster_pdf(session_id: int):
     return _download(roster_service.roster_pdf_download(_user(), session_id))

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import psycopg
 import pytest
-from conftest import make_test_config, migrate_database
+from app_setup import make_test_config, migrate_database
 from sqlalchemy import inspect, text
 
 from app import create_app
@@ -24,7 +24,7 @@ from factories import UserFactory
 from pg_server import PostgresServer
 from staff_helpers import sign_in_without_password
 
-ROUTE = "/sessions/<int:session_id>"
+ROUTE = "/sessions/<id:session_id>"
 
 
 def cell(page: str, label: str) -> str:

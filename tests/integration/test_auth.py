@@ -18,6 +18,7 @@ from app.services.staff import auth, passwords
 from app.services.staff.accounts import deactivate_staff_user
 
 from staff_helpers import STAFF_PASSWORD
+from production_settings import PRODUCTION_SECRET_KEY
 
 NEW_PASSWORD = "kettle-moorland-sixpence"
 SIGN_IN_FAILED = "The email address or password is not right."
@@ -175,9 +176,11 @@ def test_the_footer_links_to_staff_sign_in(client):
 
 
 def test_production_cookies_are_secure_http_only_and_same_site():
-    config = load_config("/tmp", env={"APP_ENV": "production", "SECRET_KEY": "s" * 32,
+    config = load_config("/tmp", env={"APP_ENV": "production",
+                                      "SECRET_KEY": PRODUCTION_SECRET_KEY,
                                       "PAYMENT_PROVIDER": "stripe",
                                       "PUBLIC_BASE_URL": "https://book.example.co.uk",
+                                      "TRUSTED_HOSTS": "book.example.co.uk",
                                       "METRICS_TOKEN": "m" * 32})
     for prefix in ("SESSION_COOKIE", "REMEMBER_COOKIE"):
         assert config[f"{prefix}_SECURE"] is True

@@ -22,6 +22,7 @@ from app.services.core.tokens import manage_token
 
 from factories import SessionFactory, booking_request
 from fakes.stripe_server import event, post_event, stripe_config, stripe_server  # noqa: F401
+from production_settings import PRODUCTION_SECRET_KEY
 
 HTMX = {"HX-Request": "true"}
 
@@ -143,7 +144,7 @@ def test_unknown_checkouts_are_404_and_unknown_actions_400(client, app):
 
 def test_the_fake_provider_is_refused_in_production():
     with pytest.raises(ConfigError, match="fake"):
-        load_config("/tmp", env={"APP_ENV": "production", "SECRET_KEY": "s" * 32,
+        load_config("/tmp", env={"APP_ENV": "production", "SECRET_KEY": PRODUCTION_SECRET_KEY,
                                  "PAYMENT_PROVIDER": "fake"})
 
 

@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 import requests
-from conftest import make_test_config, migrate_database
+from app_setup import make_test_config, migrate_database
 from websockets.sync.client import connect
 
 from app import create_app

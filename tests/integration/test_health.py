@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from conftest import make_test_config, migrate_database
+from app_setup import make_test_config, migrate_database
 from flask_migrate import upgrade
 from sqlalchemy import update
 

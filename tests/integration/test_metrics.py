@@ -25,6 +25,7 @@ from app.services.realtime.hub import Rooms, Subscription, format_changed, parse
 
 from factories import SessionFactory, booking_request
 from gunicorn_server import GunicornServer
+from production_settings import PRODUCTION_SECRET_KEY
 
 
 def sample(text: str, name: str, **labels) -> float:
@@ -106,10 +107,10 @@ def test_the_route_label_is_the_url_rule_never_the_path(client):
     assert client.get(f"/sessions/{session.id}").status_code == 200
     assert client.get("/no-such-page/secret-token-123").status_code == 404
     text = scrape(client)
-    assert sample(text, "http_requests_total", method="GET", route="/sessions/<int:session_id>",
+    assert sample(text, "http_requests_total", method="GET", route="/sessions/<id:session_id>",
                   status="200") >= 1
     assert sample(text, "http_request_duration_seconds_count", method="GET",
-                  route="/sessions/<int:session_id>") >= 1
+                  route="/sessions/<id:session_id>") >= 1
     assert sample(text, "http_requests_total", method="GET", route="unmatched",
                   status="404") >= 1
     assert f"/sessions/{session.id}\"" not in text
@@ -245,8 +246,9 @@ def test_bearer_token_ok(header, token, expected):
     assert bearer_token_ok(header, token) is expected
 
 
-PRODUCTION = {"APP_ENV": "production", "SECRET_KEY": "s" * 40, "PAYMENT_PROVIDER": "stripe",
-              "PUBLIC_BASE_URL": "https://book.example.co.uk"}
+PRODUCTION = {"APP_ENV": "production", "SECRET_KEY": PRODUCTION_SECRET_KEY,
+              "PAYMENT_PROVIDER": "stripe",
+              "PUBLIC_BASE_URL": "https://book.example.co.uk", "TRUSTED_HOSTS": "book.example.co.uk"}
 
 
 def test_production_refuses_to_start_with_open_metrics_unless_told_they_are_public():

@@ -11,7 +11,9 @@ from pypdf import PdfReader
 from sqlalchemy import select, update
 
 from app.extensions import db
-from app.models import DeliveryStatus, OutboxDelivery, Role, SentEmail, Severity, utcnow
+from app.models import (
+    DeliveryStatus, OutboxDelivery, Payment, PaymentStatus, Role, SentEmail, Severity, utcnow,
+)
 from app.repositories import unit_of_work
 from app.services.background import dispatcher
 from app.services.bookings import holds as svc
@@ -187,6 +189,9 @@ def test_hold_expired_email_links_to_the_session_and_the_manage_page(app, outbox
     past = utcnow() - timedelta(hours=1)
     held = svc.hold_seats(booking_request(course_session.id, 1), policy=svc.BookingPolicy(),
                           now=past)
+    with unit_of_work():  # the customer went as far as the checkout, then left
+        db.session.add(Payment(booking_id=held.id, provider="fake", amount_pence=held.amount_pence,
+                               status=PaymentStatus.EXPIRED))
     assert svc.expire_holds() == 1
     deliver_all()
     (message,) = outbox

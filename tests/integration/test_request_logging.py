@@ -84,7 +84,7 @@ def test_one_access_line_per_request_with_the_route_rule_not_the_path(client, ca
     caplog.set_level("INFO")
     client.get(f"/sessions/{session.id}", headers={"X-Request-ID": "req-one"})
     (line,) = access_records(caplog, "req-one")
-    assert line.route == "/sessions/<int:session_id>"
+    assert line.route == "/sessions/<id:session_id>"
     assert line.method == "GET" and line.status == 200
     assert line.duration_ms >= 0 and line.user_id is None
     assert str(session.id) not in line.getMessage()

@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import (
-    Attendee, Booking, BookingStatus, DeliveryStatus, JobRun, OutboxDelivery, OutboxEvent,
-    SentEmail, utcnow,
+    Attendee, Booking, BookingStatus, DeliveryStatus, JobRun, OutboxDelivery, OutboxEvent, Payment,
+    PaymentStatus, SentEmail, utcnow,
 )
 from app.repositories import unit_of_work
 from app.services.background import retention, scheduler
@@ -115,7 +115,11 @@ def test_a_failed_run_is_retried_on_a_later_tick_and_a_vanished_one_is_taken_ove
 def test_expire_holds_job_expires_stale_holds_and_their_emails_follow(app, outbox):
     course_session = SessionFactory()
     past = utcnow() - timedelta(hours=2)
-    svc.hold_seats(booking_request(course_session.id, 2), policy=svc.BookingPolicy(), now=past)
+    held = svc.hold_seats(booking_request(course_session.id, 2), policy=svc.BookingPolicy(),
+                          now=past)
+    with unit_of_work():  # the customer reached the checkout (else no email: see notifications)
+        db.session.add(Payment(booking_id=held.id, provider="fake", amount_pence=held.amount_pence,
+                               status=PaymentStatus.EXPIRED))
     outcome = scheduler.run_job(scheduler.get_job("expire-holds"), app.config)
     assert (outcome.status, outcome.result) == ("done", {"expired": 1})
     assert count(Booking, Booking.status == BookingStatus.EXPIRED) == 1

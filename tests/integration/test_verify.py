@@ -58,7 +58,7 @@ def test_unknown_or_malformed_numbers_are_not_found_never_an_error(client, numbe
     response = client.get(f"/verify/{number}")
     page = response.get_data(as_text=True)
     assert response.status_code == 404
-    assert "Not found" in page
+    assert "not found" in page.lower()
     assert "<script>alert(1)</script>" not in page
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import make_test_config, migrate_database
+from app_setup import make_test_config, migrate_database
 from websockets.sync.client import connect
 
 from app import create_app
@@ -62,6 +62,9 @@ def server(pg_url, pg_app):
         "WS_PING_SECONDS": str(PING_SECONDS),
         "WS_SEND_TIMEOUT_SECONDS": "3",
         "GUNICORN_ACCESS_LOG": "",
+        # Every client here is 127.0.0.1: caps and rate limits have tests of their own.
+        "WS_MAX_PER_CLIENT": "64",
+        "RATELIMIT_ENABLED": "false",
     }).start()
     yield gunicorn
     gunicorn.stop()

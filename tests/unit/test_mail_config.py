@@ -2,6 +2,7 @@
 import pytest
 
 from app.config import ConfigError, load_config
+from production_settings import PRODUCTION_SECRET_KEY
 
 
 def test_embedded_default_writes_eml_files_under_the_instance_folder():
@@ -19,9 +20,11 @@ def test_a_mail_server_means_smtp():
 
 
 def test_production_runs_separate_workers_and_prints_no_demo_vat_number():
-    config = load_config("/srv/instance", {"APP_ENV": "production", "SECRET_KEY": "s" * 40,
+    config = load_config("/srv/instance", {"APP_ENV": "production",
+                                           "SECRET_KEY": PRODUCTION_SECRET_KEY,
                                            "PAYMENT_PROVIDER": "stripe",
                                            "PUBLIC_BASE_URL": "https://book.example.co.uk",
+                                           "TRUSTED_HOSTS": "book.example.co.uk",
                                            "METRICS_TOKEN": "m" * 32})
     assert config["RUN_WORKER_IN_PROCESS"] is False
     assert config["PROVIDER_VAT_NUMBER"] == ""

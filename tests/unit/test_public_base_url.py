@@ -2,9 +2,11 @@
 import pytest
 
 from app.config import ConfigError, load_config
+from production_settings import PRODUCTION_SECRET_KEY
 
-PRODUCTION = {"APP_ENV": "production", "SECRET_KEY": "s" * 40, "PAYMENT_PROVIDER": "stripe",
-              "METRICS_TOKEN": "m" * 32}
+PRODUCTION = {"APP_ENV": "production", "SECRET_KEY": PRODUCTION_SECRET_KEY,
+              "PAYMENT_PROVIDER": "stripe",
+              "METRICS_TOKEN": "m" * 32, "TRUSTED_HOSTS": "book.example.co.uk"}
 
 
 def test_production_refuses_to_start_without_a_public_base_url():

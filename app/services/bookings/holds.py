@@ -26,24 +26,31 @@ on *one* session serialise, which for twelve-seat courses is no cost at all.
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
+import math
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from app.models import Attendee, Booking, BookingStatus, CourseSession, SessionStatus, utcnow
 from app.monitoring import metrics
 from app.monitoring.tracing import traced
 from app.repositories import BookingRepository, SessionRepository, unit_of_work
+from app.repositories.locks import lock_names
 from app.services.core import events
 from app.services.core.errors import (
     InvalidInput, InvalidState, InvalidToken, NotFound, SeatsUnavailable, SessionNotBookable,
+    TooManyHolds,
 )
-from app.services.core.tokens import check_manage_token
+from app.services.core.tokens import check_manage_token, looks_like_token
 from app.services.realtime import announce
 from app.validation import BookingRequest
 
 # No 0/O, 1/I/L: references are read out over the phone.
+# Manage links stop working this many days after the course ends (MANAGE_LINK_DAYS_AFTER_COURSE).
+DEFAULT_MANAGE_LINK_DAYS_AFTER_COURSE = 42
 REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 REFERENCE_LENGTH = 10
 
@@ -57,6 +64,15 @@ class BookingPolicy:
     full_refund_days: int = 14
     no_refund_hours: int = 72
     name_change_cutoff_hours: int = 24
+    # Open unpaid holds (and the seats in them) one client address or one contact email
+    # may have at once; 0 = no limit. Far above what a customer needs: they stop one
+    # visitor holding a catalogue's seats for nothing (see README "Security").
+    hold_limit_per_client: int = 0
+    hold_seats_limit_per_client: int = 0
+    hold_limit_per_email: int = 0
+    hold_seats_limit_per_email: int = 0
+    # Keys the digest of a client address stored on a hold (never the address itself).
+    client_key_secret: str = field(default="", repr=False)
 
     @classmethod
     def from_config(cls, config: Mapping) -> "BookingPolicy":
@@ -66,7 +82,18 @@ class BookingPolicy:
             full_refund_days=config["FULL_REFUND_DAYS"],
             no_refund_hours=config["NO_REFUND_HOURS"],
             name_change_cutoff_hours=config["NAME_CHANGE_CUTOFF_HOURS"],
+            hold_limit_per_client=config.get("HOLD_LIMIT_PER_CLIENT", 0),
+            hold_seats_limit_per_client=config.get("HOLD_SEATS_LIMIT_PER_CLIENT", 0),
+            hold_limit_per_email=config.get("HOLD_LIMIT_PER_EMAIL", 0),
+            hold_seats_limit_per_email=config.get("HOLD_SEATS_LIMIT_PER_EMAIL", 0),
+            client_key_secret=config.get("SECRET_KEY") or "",
         )
+
+    def client_key(self, client_address: str) -> str:
+        """The digest a hold stores for the address that asked for it."""
+        return hmac.new(self.client_key_secret.encode("utf-8"),
+                        b"hold-client:" + client_address.encode("utf-8"),
+                        hashlib.sha256).hexdigest()
 
     def refund_due_pence(self, amount_pence: int, starts_at: datetime, now: datetime) -> int:
         """Full refund up to `full_refund_days` before the start, none inside
@@ -105,26 +132,41 @@ def get_booking(reference: str) -> Booking:
     return booking
 
 
-def get_booking_by_link(reference: str, token: object, *, secret_key: str) -> Booking:
+def get_booking_by_link(reference: str, token: object, *, secret_key: str,
+                        days_after_course: int = DEFAULT_MANAGE_LINK_DAYS_AFTER_COURSE,
+                        now: datetime | None = None) -> Booking:
     """The booking a signed manage link opens.
 
-    The token is checked before anything is read, and an unknown reference
-    raises the same InvalidToken as a bad token: no oracle for references.
+    A link opens its booking while its token is signed for the booking's current
+    link version and until `days_after_course` days after the course ends. A
+    malformed token is refused before anything is read; an unknown reference, a
+    wrong token, a link replaced by a newer one and an expired link all raise the
+    same InvalidToken: no oracle for references or for which links once worked.
     """
-    check_manage_token(reference, token, secret_key=secret_key)
+    if not looks_like_token(token):
+        raise InvalidToken()
     try:
-        return get_booking(reference)
+        booking = get_booking(reference)
     except NotFound:
         raise InvalidToken() from None
+    check_manage_token(reference, token, secret_key=secret_key,
+                       version=booking.manage_link_version)
+    if (now or utcnow()) >= booking.manage_link_expires_at(days_after_course):
+        raise InvalidToken()
+    return booking
 
 
 @traced("booking.hold")
 def hold_seats(request: BookingRequest, *, policy: BookingPolicy,
-               now: datetime | None = None) -> Booking:
+               client_address: str | None = None, now: datetime | None = None) -> Booking:
     """Hold one seat per attendee on a session until the hold expires.
 
-    Raises NotFound, SessionNotBookable, InvalidInput or SeatsUnavailable
-    (code sold_out or insufficient_seats).
+    `client_address` is the customer's network address (the web layer's, behind
+    trusted proxies); with it the hold counts against the policy's limits per client
+    address and per contact email. Staff bookings pass none and are not limited.
+
+    Raises NotFound, SessionNotBookable, InvalidInput, SeatsUnavailable
+    (code sold_out or insufficient_seats) or TooManyHolds.
     """
     now = now or utcnow()
     seats = len(request.attendees)
@@ -135,6 +177,9 @@ def hold_seats(request: BookingRequest, *, policy: BookingPolicy,
         if course_session is None:
             raise NotFound("We could not find that session.", fields={"session_id": "Unknown session."})
         _check_bookable(course_session, now)
+        client_key = policy.client_key(client_address) if client_address is not None else None
+        if client_key is not None:
+            _check_hold_limits(policy, client_key, request.contact.email, seats, now)
         available = course_session.capacity - BookingRepository().seats_taken(course_session.id, now)
         if seats > available:
             raise SeatsUnavailable(max(0, available), seats)
@@ -150,6 +195,7 @@ def hold_seats(request: BookingRequest, *, policy: BookingPolicy,
             amount_pence=seats * course_session.price_pence,
             status=BookingStatus.HELD,
             hold_expires_at=now + timedelta(minutes=policy.hold_minutes),
+            hold_client_key=client_key,
             attendees=[
                 Attendee(position=i, full_name=a.name, email=a.email, access_needs=a.access_needs)
                 for i, a in enumerate(request.attendees)
@@ -160,6 +206,27 @@ def hold_seats(request: BookingRequest, *, policy: BookingPolicy,
         metrics.count_booking(BookingRepository().session, "held", seats)
         announce.announce_seats_changed(course_session.id)
     return booking
+
+
+def _check_hold_limits(policy: BookingPolicy, client_key: str, email: str, seats: int,
+                       now: datetime) -> None:
+    """Refuse a hold that would take this client address or email over its limits.
+    Counted in the database (every process agrees) after locking both names, so two
+    holds racing from one client cannot both slip under the limit."""
+    lock_names([f"hold-client:{client_key}", f"hold-email:{email.strip().lower()}"])
+    bookings = BookingRepository()
+    for holds_limit, seats_limit, who in (
+            (policy.hold_limit_per_client, policy.hold_seats_limit_per_client,
+             {"client_key": client_key}),
+            (policy.hold_limit_per_email, policy.hold_seats_limit_per_email,
+             {"email": email})):
+        if not holds_limit and not seats_limit:
+            continue
+        holds, seats_held, earliest = bookings.open_holds(now, **who)
+        if (holds_limit and holds + 1 > holds_limit) or \
+                (seats_limit and seats_held + seats > seats_limit):
+            wait = (earliest - now).total_seconds() if earliest is not None else 60
+            raise TooManyHolds(math.ceil(wait))
 
 
 def event_payload(booking: Booking, **extra) -> dict:

@@ -115,6 +115,7 @@ _EVENT_TITLES = {
     events.SESSION_CHANGED: "Session moved", events.SESSION_CANCELLED: "Session cancelled",
     events.BOOKING_TRANSFERRED: "Transferred to another date",
     events.CONFIRMATION_RESEND_REQUESTED: "Confirmation resend requested",
+    events.MANAGE_LINK_REISSUED: "New manage link sent",
     events.SESSION_MESSAGE_SENT: "Message to everyone on the session",
 }
 

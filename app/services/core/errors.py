@@ -79,7 +79,8 @@ class InvalidToken(DomainError):
     category, severity = "permission", "warning"
     code = "invalid_token"
     status = 403
-    message = "This link is not valid. Please use the link from your confirmation email."
+    message = ("This link is not valid or has expired. Please use the link in your latest "
+               "booking email, or ask us for a new one.")
 
 
 class IdempotencyConflict(DomainError):
@@ -94,3 +95,18 @@ class PaymentUnavailable(DomainError):
     code = "payment_unavailable"
     status = 503
     message = "Card payments are paused for a moment."
+
+
+class TooManyHolds(DomainError):
+    """One client address or email already holds as many unpaid seats as the policy
+    allows; `retry_after_seconds` is when the oldest of those holds expires."""
+
+    category, severity = "rate_limited", "warning"
+    code = "too_many_holds"
+    status = 429
+    message = ("You already have seats held and waiting for payment. Please pay for or "
+               "cancel those bookings, or try again when their holds expire.")
+
+    def __init__(self, retry_after_seconds: int, message: str | None = None):
+        self.retry_after_seconds = max(1, int(retry_after_seconds))
+        super().__init__(message)

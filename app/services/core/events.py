@@ -35,6 +35,9 @@ HOLD_EXPIRED = "HoldExpired"
 BOOKING_TRANSFERRED = "BookingTransferred"
 # Staff asked for the confirmation email again; payload {"reference", "requested_by"}.
 CONFIRMATION_RESEND_REQUESTED = "ConfirmationResendRequested"
+# The booking's manage link was reissued (earlier links revoked); payload
+# {"reference", "version", "requested_by"} (requested_by None: the customer asked).
+MANAGE_LINK_REISSUED = "ManageLinkReissued"
 PAYMENT_FAILED = "PaymentFailed"
 REFUND_ISSUED = "RefundIssued"
 LATE_PAYMENT_REFUNDED = "LatePaymentRefunded"

@@ -50,9 +50,14 @@ class Links:
     def url(self, endpoint: str, **values) -> str:
         return self._adapter.build(endpoint, values, force_external=True)
 
-    def token(self, reference: str) -> str:
-        """The manage-booking token that opens `reference`'s pages."""
-        return manage_token(reference, secret_key=self._secret_key)
+    def token(self, reference: str, version: int | None = None) -> str:
+        """The manage-booking token that opens `reference`'s pages: signed for the
+        booking's current link version, read from the database unless given."""
+        if version is None:
+            from app.repositories import BookingRepository
+
+            version = BookingRepository().manage_link_version(reference) or 1
+        return manage_token(reference, secret_key=self._secret_key, version=version)
 
     def signed_url(self, endpoint: str, reference: str) -> str:
         """A page about one booking, with the token that opens it."""

@@ -30,6 +30,7 @@ ACTIONS = {
     "booking.create_manual": "Took a booking by phone or email",
     "booking.mark_paid": "Recorded a payment for a booking",
     "booking.refund": "Refunded a booking",
+    "booking.reissue_link": "Sent a new manage link (the old one no longer works)",
     "booking.rename_attendees": "Changed attendee names",
     "booking.resend_confirmation": "Sent a booking confirmation again",
     "booking.transfer": "Moved a booking to another session",

@@ -11,6 +11,17 @@ the two commits leaves ``sending``, and the retry sends again: at least once,
 never silently lost. That window is as small as one SMTP call, and the
 Message-ID is derived from the key, so even that rare repeat carries the
 same Message-ID and mail systems may fold it into the first.
+
+The per-recipient cap
+---------------------
+Anyone can type someone else's address into a booking form. Emails such a
+visitor can cause without paying (hold expired, payment failed, payment link,
+a waiting-list offer, a password reset, a reissued link) are capped at
+EMAILS_PER_RECIPIENT_PER_HOUR per address, counted in sent_emails so every
+process agrees; one over the cap is recorded ``suppressed`` (final: never sent,
+never retried). Emails about a confirmed booking, which only a payment or
+staff can cause, pass ``essential=True`` and are never capped: the customer
+who paid always gets the confirmation, changes, refunds and certificates.
 """
 from __future__ import annotations
 
@@ -18,6 +29,7 @@ import hashlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from flask_mailman import EmailMultiAlternatives
 from sqlalchemy.exc import IntegrityError
@@ -32,7 +44,10 @@ from app.services.messaging.settings import MessagingSettings
 
 log = logging.getLogger(__name__)
 
-SENDING, SENT, FAILED = "sending", "sent", "failed"
+SENDING, SENT, FAILED, SUPPRESSED = "sending", "sent", "failed", "suppressed"
+# A row in one of these states is never sent again.
+FINAL = (SENT, SUPPRESSED)
+CAP_WINDOW = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -89,16 +104,30 @@ def build_message(email: OutgoingEmail, *, dedupe_key: str,
 
 
 def already_sent(dedupe_key: str) -> bool:
+    """Sent, or suppressed by the cap: either way, never again."""
     row = SentEmailRepository().get_by_key(dedupe_key)
-    return row is not None and row.status == SENT
+    return row is not None and row.status in FINAL
+
+
+def over_cap(to: Sequence[str], settings: MessagingSettings) -> bool:
+    """Whether any recipient has had the capped number of emails in the last hour."""
+    cap = settings.emails_per_recipient_per_hour
+    if not cap:
+        return False
+    since = utcnow() - CAP_WINDOW
+    repo = SentEmailRepository()
+    return any(repo.count_to(address, since, excluding_status=SUPPRESSED) >= cap
+               for address in to)
 
 
 def send_once(dedupe_key: str, email: OutgoingEmail | None = None, *,
               build: Callable[[], OutgoingEmail | None] | None = None,
-              booking_id: int | None = None, settings: MessagingSettings | None = None) -> bool:
+              booking_id: int | None = None, settings: MessagingSettings | None = None,
+              essential: bool = False) -> bool:
     """Send `email` (or the one `build()` returns, built only if still needed)
     unless an email with `dedupe_key` was already sent. True if it was sent now.
-    `settings` defaults to the installed messaging settings.
+    `settings` defaults to the installed messaging settings. Unless `essential`,
+    a recipient over the hourly cap gets nothing and the row is ``suppressed``.
 
     A transport failure marks the row failed and re-raises, so the caller (an
     outbox delivery or a job) retries later.
@@ -108,21 +137,25 @@ def send_once(dedupe_key: str, email: OutgoingEmail | None = None, *,
     email = email or build()
     if email is None or not email.to:
         return False
-    message = build_message(email, dedupe_key=dedupe_key,
-                            settings=settings or messaging_settings.current())
+    settings = settings or messaging_settings.current()
+    message = build_message(email, dedupe_key=dedupe_key, settings=settings)
     repo = SentEmailRepository()
     with unit_of_work() as session:
         row = repo.get_by_key(dedupe_key)
         if row is None:
+            status = SUPPRESSED if not essential and over_cap(email.to, settings) else SENDING
             try:
                 with session.begin_nested():
                     row = repo.add(SentEmail(
                         dedupe_key=dedupe_key, booking_id=booking_id,
                         to_address=", ".join(email.to)[:254], subject=email.subject[:200],
-                        template=email.template, status=SENDING))
+                        template=email.template, status=status))
             except IntegrityError:  # a concurrent sender just wrote it
                 row = repo.get_by_key(dedupe_key)
-        if row.status == SENT:
+        if row.status in FINAL:
+            if row.status == SUPPRESSED:
+                log.warning("%s email %s not sent: its recipient is over the hourly cap",
+                            email.template, dedupe_key)
             return False
         row.status, row.error = SENDING, None
         row_id = row.id

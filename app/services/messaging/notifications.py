@@ -9,6 +9,11 @@ the manage-booking link.
 A handler re-reads the booking and skips an email the booking no longer
 warrants (a confirmation for a booking cancelled meanwhile, an expiry notice
 for a hold that a late payment confirmed): deliveries may arrive late.
+
+A hold that never reached payment (no checkout started, never confirmed) gets
+no email when it is cancelled or expires: anyone can type any address into a
+booking form. Emails about a confirmed booking are ``essential`` and never
+held back by the per-recipient cap (app.services.messaging.emails).
 """
 from __future__ import annotations
 
@@ -18,6 +23,7 @@ from datetime import datetime, timedelta
 
 from app.models import Attendee, Booking, BookingStatus, CourseSession, OutboxEvent, utcnow
 from app.repositories.attendees import AttendeeRepository
+from app.repositories.payments import PaymentRepository
 from app.repositories.bookings import BookingRepository
 from app.repositories.recipients import RecipientRepository
 from app.services.core import alerts, events, links
@@ -86,6 +92,13 @@ def _customer_email(booking: Booking, *, subject: str, template: str,
                          attachments=tuple(attachments))
 
 
+def reached_payment(booking: Booking, *, was_confirmed: bool = False) -> bool:
+    """Whether the customer got as far as paying: confirmed at some point, or a
+    checkout (or an offline payment) was started for it."""
+    return (was_confirmed or booking.confirmed_at is not None
+            or bool(PaymentRepository().for_booking(booking.id)))
+
+
 def _skip(event: OutboxEvent, booking: Booking, why: str) -> None:
     log.info("%s event %s for %s: %s; no email sent", event.event_type, event.id,
              booking.reference, why)
@@ -119,7 +132,7 @@ def send_booking_confirmation(booking: Booking, *, dedupe_key: str | None = None
             what_to_bring=WHAT_TO_BRING)
 
     return send_once(dedupe_key or f"booking-confirmed:{booking.reference}", build=build,
-                     booking_id=booking.id)
+                     booking_id=booking.id, essential=True)
 
 
 # -- changes made by staff ----------------------------------------------------------------
@@ -156,7 +169,7 @@ def email_booking_transferred(event: OutboxEvent) -> None:
                 f"(ref {booking.reference})",
         template="booking_transferred", attachments=[_ics(booking)],
         moved_from=_moved_place(moved_from), moved_to=_moved_place(moved_to)),
-        booking_id=booking.id)
+        booking_id=booking.id, essential=True)
 
 
 @handlers.on(events.CONFIRMATION_RESEND_REQUESTED, name="email.confirmation_resend")
@@ -176,6 +189,8 @@ def email_hold_expired(event: OutboxEvent) -> None:
         return
     if booking.status != BookingStatus.EXPIRED:
         return _skip(event, booking, f"the booking is now {booking.status.value}")
+    if not reached_payment(booking):
+        return _skip(event, booking, "the hold never reached payment")
     course_session = booking.session
     can_rebook = course_session.starts_at > utcnow()
     send_once(f"hold-expired:{booking.reference}", _customer_email(
@@ -220,6 +235,21 @@ def email_payment_link(event: OutboxEvent) -> None:
         hold_expires_at=booking.hold_expires_at), booking_id=booking.id)
 
 
+@handlers.on(events.MANAGE_LINK_REISSUED, name="email.manage_link")
+def email_manage_link(event: OutboxEvent) -> None:
+    """The booking's new manage link (the old one no longer works). Sent only while
+    the version in the event is still the booking's: a later reissue sends its own."""
+    booking = _booking_for(event)
+    if booking is None:
+        return
+    version = event.payload.get("version")
+    if version != booking.manage_link_version:
+        return _skip(event, booking, "a newer link has been issued since")
+    send_once(f"manage-link:{booking.reference}:{version}", _customer_email(
+        booking, subject=f"Your new link to manage booking {booking.reference}",
+        template="manage_link"), booking_id=booking.id)
+
+
 # -- cancellations and refunds ------------------------------------------------------------
 @handlers.on(events.BOOKING_CANCELLED, name="email.booking_cancelled")
 def email_booking_cancelled(event: OutboxEvent) -> None:
@@ -229,6 +259,8 @@ def email_booking_cancelled(event: OutboxEvent) -> None:
     if booking is None:
         return
     was_confirmed = bool(event.payload.get("was_confirmed"))
+    if not reached_payment(booking, was_confirmed=was_confirmed):
+        return _skip(event, booking, "the hold never reached payment")
     refund_pence = int(event.payload.get("refund_due_pence") or booking.refund_due_pence or 0)
     course_session = booking.session
     send_once(f"booking-cancelled:{booking.reference}", _customer_email(
@@ -238,7 +270,8 @@ def email_booking_cancelled(event: OutboxEvent) -> None:
         template="booking_cancelled",
         attachments=[_ics(booking, cancelled=True)] if was_confirmed else [],
         was_confirmed=was_confirmed, refund_pence=refund_pence,
-        courses_url=links.current().courses_link()), booking_id=booking.id)
+        courses_url=links.current().courses_link()), booking_id=booking.id,
+        essential=was_confirmed)
 
 
 @handlers.on(events.REFUND_ISSUED, name="email.refund_issued")
@@ -253,7 +286,7 @@ def email_refund_issued(event: OutboxEvent) -> None:
     send_once(f"refund-issued:{booking.reference}:{key}", _customer_email(
         booking,
         subject=f"Refund of {pounds(amount)} for booking {booking.reference}",
-        template="refund_issued", refund_pence=amount), booking_id=booking.id)
+        template="refund_issued", refund_pence=amount), booking_id=booking.id, essential=True)
 
 
 @handlers.on(events.LATE_PAYMENT_REFUNDED, name="email.late_payment_refunded")
@@ -268,7 +301,7 @@ def email_late_payment_refunded(event: OutboxEvent) -> None:
         subject=f"Sorry, {course_session.course.title} on {_when(course_session)} filled up: "
                 f"{pounds(amount)} refunded",
         template="late_payment_refunded", refund_pence=amount,
-        courses_url=links.current().courses_link()), booking_id=booking.id)
+        courses_url=links.current().courses_link()), booking_id=booking.id, essential=True)
 
 
 # -- changes made by the provider ---------------------------------------------------------
@@ -288,7 +321,7 @@ def email_session_changed(event: OutboxEvent) -> None:
             subject=f"Change to your course: {course_session.course.title} "
                     f"(ref {booking.reference})",
             template="session_changed", attachments=[_ics(booking)],
-            summary=event.payload.get("summary")), booking_id=booking.id)
+            summary=event.payload.get("summary")), booking_id=booking.id, essential=True)
 
 
 @handlers.on(events.SESSION_CANCELLED, name="email.session_cancelled")
@@ -315,7 +348,7 @@ def email_session_cancelled(event: OutboxEvent) -> None:
                     f"(ref {booking.reference})",
             template="session_cancelled", attachments=[_ics(booking, cancelled=True)],
             reason=event.payload.get("reason"), refund_pence=refund,
-            courses_url=links.current().courses_link()), booking_id=booking.id)
+            courses_url=links.current().courses_link()), booking_id=booking.id, essential=True)
 
 
 @handlers.on(events.WAITLIST_OFFER_MADE, name="email.waitlist_offer")
@@ -362,7 +395,7 @@ def email_certificate_issued(event: OutboxEvent) -> None:
             attachments=(Attachment(f"certificate-{number}.pdf", certificate_document(attendee),
                                     "application/pdf"),))
 
-    send_once(f"certificate-issued:{number}", build=build, booking_id=booking.id)
+    send_once(f"certificate-issued:{number}", build=build, booking_id=booking.id, essential=True)
 
 
 def send_certificate_expiry_reminder(attendee: Attendee) -> bool:
@@ -379,7 +412,7 @@ def send_certificate_expiry_reminder(attendee: Attendee) -> bool:
         context=_booking_context(
             booking, attendee=attendee, courses_url=links.current().courses_link(),
             verify_url=links.current().verify_link(attendee.certificate_number))),
-        booking_id=booking.id)
+        booking_id=booking.id, essential=True)
 
 
 # -- reminders ----------------------------------------------------------------------------
@@ -393,7 +426,7 @@ def send_course_reminder(booking: Booking) -> bool:
         subject=f"Reminder: {course_session.course.title} on {_when(course_session)} at "
                 f"{uk_time(course_session.starts_at)}, {course_session.venue.town}",
         template="course_reminder", attachments=[_ics(booking)],
-        what_to_bring=WHAT_TO_BRING), booking_id=booking.id)
+        what_to_bring=WHAT_TO_BRING), booking_id=booking.id, essential=True)
 
 
 # -- alerts for administrators ------------------------------------------------------------
@@ -423,7 +456,7 @@ def email_admin_alert(event: OutboxEvent) -> None:
         template="admin_alert",
         context={"title": alert.title, "message": alert.message, "count": alert.count,
                  "first_seen_at": alert.first_seen_at, "last_seen_at": alert.last_seen_at,
-                 "admin_url": links.current().admin_link()}))
+                 "admin_url": links.current().admin_link()}), essential=True)
 
 
 def _shorten(text: str, limit: int) -> str:

@@ -234,7 +234,7 @@ def email_session_message(event: OutboxEvent) -> None:
     send_once(dedupe_key(message.id, booking.reference),
               build_email(booking, message.subject, message.body, links=site_links.current(),
                           to=recipient.email),
-              booking_id=booking.id)
+              booking_id=booking.id, essential=True)  # staff, to confirmed bookings only
     mark_sent(recipient.id)
 
 

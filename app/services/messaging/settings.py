@@ -43,6 +43,9 @@ class MessagingSettings:
     admin_alert_emails: tuple[str, ...]    # empty: every active admin account
     password_reset_max_age: int            # seconds a reset link works
     secret_key: str                        # signs password reset tokens
+    # Emails an anonymous visitor can cause, per recipient per hour (0 = no cap);
+    # see app.services.messaging.emails.send_once.
+    emails_per_recipient_per_hour: int = 0
 
     @classmethod
     def from_config(cls, config: Mapping, *, renderer: TemplateRenderer,
@@ -57,6 +60,7 @@ class MessagingSettings:
                                      if a.strip()),
             password_reset_max_age=int(config["PASSWORD_RESET_MAX_AGE"]),
             secret_key=config["SECRET_KEY"],
+            emails_per_recipient_per_hour=int(config.get("EMAILS_PER_RECIPIENT_PER_HOUR", 0)),
         )
 
 

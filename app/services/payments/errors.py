@@ -27,6 +27,16 @@ class InvalidWebhookSignature(DomainError):
     message = "The Stripe-Signature header is missing, wrong or too old."
 
 
+class MalformedWebhookEvent(DomainError):
+    """A correctly signed body that is not an event at all (not a JSON object, or no
+    id or type). It is stored as rejected; retrying the same bytes cannot help."""
+
+    category, severity = "validation", "warning"
+    code = "malformed_event"
+    status = 400
+    message = "The body is signed but is not a Stripe event."
+
+
 class WebhooksPaused(DomainError):
     """The webhook breaker is open (our database is failing): Stripe will retry."""
 

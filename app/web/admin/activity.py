@@ -31,13 +31,13 @@ def alerts():
                            form=CsrfForm(formdata=None))
 
 
-@bp.post("/alerts/<int:alert_id>/acknowledge")
+@bp.post("/alerts/<id:alert_id>/acknowledge")
 @admin_required
 def alert_acknowledge(alert_id: int):
     return _alert_action(activity_service.acknowledge_alert, alert_id, "Alert acknowledged.")
 
 
-@bp.post("/alerts/<int:alert_id>/resolve")
+@bp.post("/alerts/<id:alert_id>/resolve")
 @admin_required
 def alert_resolve(alert_id: int):
     return _alert_action(activity_service.resolve_alert, alert_id, "Alert resolved.")

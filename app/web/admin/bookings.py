@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import current_app, redirect, render_template, request, url_for
 
-from app.services.bookings import holds, manage, office
+from app.services.bookings import holds, manage, manage_links, office
 from app.services.catalogue import timetable
 from app.services.core.errors import DomainError
 from app.services.payments import offline, refunds
@@ -85,6 +85,21 @@ def booking_resend(reference: str):
             flash_error(exc.message)
         else:
             flash_success(f"The confirmation is on its way to {booking.contact_email} again.")
+    return see_other(url_for("admin.booking_detail", reference=reference))
+
+
+@bp.post("/bookings/<reference>/manage-link")
+@admin_required
+def booking_reissue_link(reference: str):
+    """Send the customer a new manage link; the old ones stop working."""
+    if CsrfForm().validate_on_submit():
+        try:
+            booking = manage_links.reissue_manage_link(reference, actor_id=actor_id())
+        except DomainError as exc:
+            flash_error(exc.message)
+        else:
+            flash_success(f"A new manage link is on its way to {booking.contact_email}; "
+                          "the old link no longer works.")
     return see_other(url_for("admin.booking_detail", reference=reference))
 
 

@@ -31,7 +31,7 @@ def course_new():
         course=None)
 
 
-@bp.route("/courses/<int:course_id>", methods=["GET", "POST"])
+@bp.route("/courses/<id:course_id>", methods=["GET", "POST"])
 @admin_required
 def course_edit(course_id: int):
     course = courses_service.get_course(course_id)
@@ -42,7 +42,7 @@ def course_edit(course_id: int):
         course=course, action_form=CsrfForm())
 
 
-@bp.post("/courses/<int:course_id>/active")
+@bp.post("/courses/<id:course_id>/active")
 @admin_required
 def course_set_active(course_id: int):
     form = CsrfForm()
@@ -57,7 +57,7 @@ def course_set_active(course_id: int):
     return see_other(url_for("admin.course_edit", course_id=course_id))
 
 
-@bp.route("/courses/<int:course_id>/delete", methods=["GET", "POST"])
+@bp.route("/courses/<id:course_id>/delete", methods=["GET", "POST"])
 @admin_required
 def course_delete(course_id: int):
     course = courses_service.get_course(course_id)
@@ -69,7 +69,7 @@ def course_delete(course_id: int):
                 "lost: bookings and certificates keep it, and you can restore it later.")
 
 
-@bp.post("/courses/<int:course_id>/restore")
+@bp.post("/courses/<id:course_id>/restore")
 @admin_required
 def course_restore(course_id: int):
     return post_action(lambda: courses_service.restore_course(actor_id(), course_id),

@@ -32,7 +32,7 @@ def events_replay():
     return see_other(url_for("admin.events"))
 
 
-@bp.post("/events/<int:delivery_id>/replay")
+@bp.post("/events/<id:delivery_id>/replay")
 @admin_required
 def event_replay(delivery_id: int):
     if CsrfForm().validate_on_submit():

@@ -91,7 +91,7 @@ def export_bookings():
     return csv_response("bookings", BOOKING_COLUMNS, office.export_bookings(request.args))
 
 
-@bp.get("/sessions/<int:session_id>/attendees.csv")
+@bp.get("/sessions/<id:session_id>/attendees.csv")
 @admin_required
 def export_session_attendees(session_id: int):
     course_session, rows = roster_documents.attendee_list(session_id)

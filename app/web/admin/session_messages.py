@@ -12,6 +12,7 @@ from app.web.admin.common import actor_id, flash_success, form_data, show_error
 from app.web.admin.forms import SendSessionMessageForm, SessionMessageForm
 from app.web.htmx import see_other
 from app.web.links import site_links
+from app.web.security_headers import allow_inline_styles
 
 
 def _compose_page(session_id: int, form, problem: str | None, status: int):
@@ -19,7 +20,7 @@ def _compose_page(session_id: int, form, problem: str | None, status: int):
                            page=session_messages.compose(session_id)), status
 
 
-@bp.route("/sessions/<int:session_id>/message", methods=["GET", "POST"])
+@bp.route("/sessions/<id:session_id>/message", methods=["GET", "POST"])
 @admin_required
 def session_message(session_id: int):
     """GET: an empty message. POST: check it and show the preview; with edit=1
@@ -38,12 +39,13 @@ def session_message(session_id: int):
             send_form = SendSessionMessageForm(formdata=None, data={
                 "subject": preview.subject, "text": preview.text,
                 "send_key": preview.send_key})
+            allow_inline_styles()  # the email's own styles, in the sandboxed preview frame
             return render_template("admin/session_message_preview.html", preview=preview,
                                    form=send_form)
     return _compose_page(session_id, form, problem, status)
 
 
-@bp.post("/sessions/<int:session_id>/message/send")
+@bp.post("/sessions/<id:session_id>/message/send")
 @admin_required
 def session_message_send(session_id: int):
     form = SendSessionMessageForm()

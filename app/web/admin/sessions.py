@@ -80,7 +80,7 @@ def _inline_forms(row):
     return capacity, trainer
 
 
-@bp.get("/sessions/<int:session_id>")
+@bp.get("/sessions/<id:session_id>")
 @admin_required
 def session_detail(session_id: int):
     detail = timetable.session_detail(session_id)
@@ -111,7 +111,7 @@ def _inline_response(template: str, session_id: int, form, problem, saved: bool)
     return see_other(url_for("admin.session_detail", session_id=session_id))
 
 
-@bp.post("/sessions/<int:session_id>/capacity")
+@bp.post("/sessions/<id:session_id>/capacity")
 @admin_required
 def session_capacity(session_id: int):
     form = CapacityForm()
@@ -125,7 +125,7 @@ def session_capacity(session_id: int):
     return _inline_response("fragments/_admin_capacity.html", session_id, form, problem, saved)
 
 
-@bp.post("/sessions/<int:session_id>/trainer")
+@bp.post("/sessions/<id:session_id>/trainer")
 @admin_required
 def session_trainer(session_id: int):
     form = TrainerAssignForm()
@@ -140,7 +140,7 @@ def session_trainer(session_id: int):
     return _inline_response("fragments/_admin_trainer.html", session_id, form, problem, saved)
 
 
-@bp.route("/sessions/<int:session_id>/move", methods=["GET", "POST"])
+@bp.route("/sessions/<id:session_id>/move", methods=["GET", "POST"])
 @admin_required
 def session_move(session_id: int):
     course_session = timetable.get_session(session_id)
@@ -161,7 +161,7 @@ def session_move(session_id: int):
                            problem=problem), 422 if request.method == "POST" else 200
 
 
-@bp.route("/sessions/<int:session_id>/cancel", methods=["GET", "POST"])
+@bp.route("/sessions/<id:session_id>/cancel", methods=["GET", "POST"])
 @admin_required
 def session_cancel(session_id: int):
     course_session = timetable.get_session(session_id)

@@ -27,7 +27,7 @@ def trainer_new():
                       url_for("admin.trainers")))
 
 
-@bp.route("/trainers/<int:user_id>/deactivate", methods=["GET", "POST"])
+@bp.route("/trainers/<id:user_id>/deactivate", methods=["GET", "POST"])
 @admin_required
 def trainer_deactivate(user_id: int):
     trainer = trainers_service.get_trainer(user_id)

@@ -28,7 +28,7 @@ def venue_new():
         venue=None)
 
 
-@bp.route("/venues/<int:venue_id>", methods=["GET", "POST"])
+@bp.route("/venues/<id:venue_id>", methods=["GET", "POST"])
 @admin_required
 def venue_edit(venue_id: int):
     venue = venues_service.get_venue(venue_id)
@@ -39,7 +39,7 @@ def venue_edit(venue_id: int):
         venue=venue, action_form=CsrfForm())
 
 
-@bp.route("/venues/<int:venue_id>/delete", methods=["GET", "POST"])
+@bp.route("/venues/<id:venue_id>/delete", methods=["GET", "POST"])
 @admin_required
 def venue_delete(venue_id: int):
     venue = venues_service.get_venue(venue_id)
@@ -51,7 +51,7 @@ def venue_delete(venue_id: int):
                 "and you can restore it later.")
 
 
-@bp.post("/venues/<int:venue_id>/restore")
+@bp.post("/venues/<id:venue_id>/restore")
 @admin_required
 def venue_restore(venue_id: int):
     return post_action(lambda: venues_service.restore_venue(actor_id(), venue_id),

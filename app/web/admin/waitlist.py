@@ -32,7 +32,7 @@ def _list_page(session_id: int, *, entry_form=None, offer_form=None, problem=Non
         problem=problem), status
 
 
-@bp.get("/sessions/<int:session_id>/waiting-list")
+@bp.get("/sessions/<id:session_id>/waiting-list")
 @admin_required
 def waitlist(session_id: int):
     return _list_page(session_id)
@@ -52,7 +52,7 @@ def _list_form_action(session_id: int, form_name: str, form, run, success):
     return _list_page(session_id, **{form_name: form}, status=422)
 
 
-@bp.post("/sessions/<int:session_id>/waiting-list")
+@bp.post("/sessions/<id:session_id>/waiting-list")
 @admin_required
 def waitlist_add(session_id: int):
     return _list_form_action(
@@ -61,7 +61,7 @@ def waitlist_add(session_id: int):
         lambda entry: f"{entry.name} added to the waiting list.")
 
 
-@bp.post("/sessions/<int:session_id>/waiting-list/offer-next")
+@bp.post("/sessions/<id:session_id>/waiting-list/offer-next")
 @admin_required
 def waitlist_offer_next(session_id: int):
     return _list_form_action(
@@ -70,7 +70,7 @@ def waitlist_offer_next(session_id: int):
         lambda entry: f"Seats offered to {entry.name}; they are being emailed a link to book.")
 
 
-@bp.post("/waiting-list/<int:entry_id>/offer")
+@bp.post("/waiting-list/<id:entry_id>/offer")
 @admin_required
 def waitlist_offer(entry_id: int):
     entry = waitlist_service.get_entry(entry_id)
@@ -87,7 +87,7 @@ def waitlist_offer(entry_id: int):
     return see_other(url_for("admin.waitlist", session_id=entry.session_id))
 
 
-@bp.route("/waiting-list/<int:entry_id>/remove", methods=["GET", "POST"])
+@bp.route("/waiting-list/<id:entry_id>/remove", methods=["GET", "POST"])
 @admin_required
 def waitlist_remove(entry_id: int):
     entry = waitlist_service.get_entry(entry_id)

@@ -1,7 +1,8 @@
 """Booking API: create a hold (with optional Idempotency-Key), read it, cancel it.
 
 Errors follow the contract: 409 `sold_out` / `insufficient_seats`, 422 with
-per-field messages, 403 `invalid_token` for a wrong manage token.
+per-field messages, 403 `invalid_token` for a wrong manage token. The body is
+read by app.web.api.body (415 unless JSON, 422 if unreadable, 413 if too large).
 """
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from app.services.bookings.manage import Actor, cancel_booking
 from app.services.core.errors import InvalidInput
 from app.validation import ValidationFailed, parse_booking_request
 from app.web.api import bp
+from app.web.api.body import json_object
 from app.web.links import site_links
+from app.web.ratelimits import client_ip
 from app.web.signed_links import booking_from_link
 
 
@@ -64,17 +67,9 @@ def hold_to_json(booking: Booking) -> dict:
     }
 
 
-def _json_body() -> object:
-    body = request.get_json(silent=True, force=True)
-    if body is None:
-        raise InvalidInput("Send the booking as a JSON object.",
-                           fields={"body": "The request body is not valid JSON."})
-    return body
-
-
 @bp.post("/bookings")
 def create_booking():
-    body = _json_body()
+    body = json_object()
     policy = BookingPolicy.from_config(current_app.config)
     try:
         booking_request = parse_booking_request(body, max_seats=policy.max_seats)
@@ -82,7 +77,8 @@ def create_booking():
         raise InvalidInput(fields=exc.errors) from exc
 
     def work():
-        return 201, hold_to_json(hold_seats(booking_request, policy=policy))
+        return 201, hold_to_json(hold_seats(booking_request, policy=policy,
+                                            client_address=client_ip()))
 
     key = request.headers.get("Idempotency-Key")
     if key is None:

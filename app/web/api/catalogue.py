@@ -111,6 +111,6 @@ def catalogue_sessions():
     })
 
 
-@bp.get("/sessions/<int:session_id>")
+@bp.get("/sessions/<id:session_id>")
 def catalogue_session(session_id: int):
     return _cacheable(session_to_json(listing.get_session(session_id)))

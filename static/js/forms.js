@@ -1,0 +1,25 @@
+/* Inline field checks: a field with data-validate asks the server (htmx) whether
+ * its value is valid; the answer's X-Field-Valid header says so. This marks the
+ * field aria-invalid and its .field wrapper with .field--error accordingly.
+ * A listener here rather than an hx-on attribute: the Content-Security-Policy
+ * allows no inline script, and htmx evaluates hx-on with eval. */
+(function () {
+  "use strict";
+
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var el = event.detail && event.detail.elt;
+    if (!el || !el.dataset || !el.dataset.validate || !event.detail.xhr) {
+      return;
+    }
+    var bad = event.detail.xhr.getResponseHeader("X-Field-Valid") === "false";
+    if (bad) {
+      el.setAttribute("aria-invalid", "true");
+    } else {
+      el.removeAttribute("aria-invalid");
+    }
+    var field = el.closest(".field");
+    if (field) {
+      field.classList.toggle("field--error", bad);
+    }
+  });
+})();
