@@ -22,8 +22,13 @@ worker_connections = threads + 500
 timeout = 60
 graceful_timeout = 10
 keepalive = 5
+# Logs are JSON lines with secrets redacted (app/monitoring/logs.py). The access
+# line is the application's own (request id, route rule, user, error id), written
+# where GUNICORN_ACCESS_LOG says ("-" stdout, a file, empty for none); gunicorn's
+# own access line, with the raw URL and its tokens, is not written.
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
 errorlog = "-"
+logger_class = "app.monitoring.logs.GunicornLogger"
 
 # Seconds a Python thread may run before it must hand the GIL over (Python's
 # default is 0.005). One seat change wakes every subscriber's thread at once;
@@ -38,6 +43,9 @@ def post_fork(server, worker):
     # address space for nothing; 1 MiB is plenty for a request.
     threading.stack_size(1024 * 1024)
     sys.setswitchinterval(switch_interval)
+    # Tracing (when OTEL_* asks for it): a provider and export thread of this worker's own.
+    from app.monitoring.tracing import start_tracing
+    start_tracing()
 
 
 # -- the in-process outbox worker (embedded mode; issue 6, keep these hooks) ------
@@ -59,3 +67,54 @@ def worker_exit(server, worker):
     outbox_worker = getattr(worker, "_outbox_worker", None)
     if outbox_worker is not None:
         outbox_worker.stop()
+
+
+# -- Prometheus multiprocess mode -------------------------------------------------
+# Each worker writes its figures to files in PROMETHEUS_MULTIPROC_DIR and
+# `GET /metrics` (in whichever worker answers) sums every file. The library
+# chooses that mode when it is first imported, so the variable is set here, in
+# the master, while gunicorn reads this file: before any worker (or the app,
+# even with --preload) imports prometheus_client; forked workers inherit it.
+# An operator's value is kept (`flask worker` processes on the same host may be
+# given the same directory so their counts appear too); otherwise a private
+# directory is made under the system temp dir and removed on exit.
+_PROMETHEUS_DIR_OURS = "BOOKING_PROMETHEUS_DIR_CREATED"
+
+
+def _prometheus_multiproc_dir() -> str:
+    import tempfile
+
+    current = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
+    if current:
+        return current
+    created = tempfile.mkdtemp(prefix="booking-prometheus-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = created
+    os.environ[_PROMETHEUS_DIR_OURS] = created  # a config reload (HUP) keeps using it
+    return created
+
+
+prometheus_multiproc_dir = _prometheus_multiproc_dir()
+
+
+def on_starting(server):
+    """Start from zero: files left by an earlier run would be summed in."""
+    import glob
+
+    os.makedirs(prometheus_multiproc_dir, exist_ok=True)
+    for stale in glob.glob(os.path.join(prometheus_multiproc_dir, "*.db")):
+        os.remove(stale)
+
+
+def child_exit(server, worker):
+    """A dead worker's live gauges (open WebSockets, pool connections) stop counting;
+    its counters stay, so totals never go backwards."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid, prometheus_multiproc_dir)
+
+
+def on_exit(server):
+    if os.environ.get(_PROMETHEUS_DIR_OURS) == prometheus_multiproc_dir:
+        import shutil
+
+        shutil.rmtree(prometheus_multiproc_dir, ignore_errors=True)

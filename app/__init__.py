@@ -1,7 +1,6 @@
 """The booking system's Flask application factory."""
 from __future__ import annotations
 
-import logging
 import os
 
 from flask import Flask
@@ -28,6 +27,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.config.update(config)
 
     register_extensions(app)
+    register_monitoring(app)
     register_event_handlers(app)
     register_blueprints(app)
     register_error_handlers(app)
@@ -73,20 +73,28 @@ def _configure_sqlite_connection(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+def register_monitoring(app: Flask) -> None:
+    from app import monitoring
+
+    monitoring.init_app(app)
+
+
 def register_event_handlers(app: Flask) -> None:
     """Subscribe every outbox handler. The registry is the process's (record_event and
     the dispatcher read it, in the web and worker processes alike); registering the
     same handlers for a second app changes nothing."""
     from app.services.core import events
-    from app.services.messaging import notifications, staff_emails
+    from app.services.messaging import notifications, session_messages, staff_emails
     from app.services.payments import refunds
 
-    for handlers in (notifications.handlers, staff_emails.handlers, refunds.handlers):
+    for handlers in (notifications.handlers, session_messages.handlers, staff_emails.handlers,
+                     refunds.handlers):
         events.registry.register(handlers)
 
 
 def register_blueprints(app: Flask) -> None:
     from app.web import api, booking, health, public
+    from app.web import metrics as metrics_web
     from app.web import realtime as realtime_web
     from app.web import verify
 
@@ -94,6 +102,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(booking.bp)
     app.register_blueprint(api.bp, url_prefix="/api/v1")
     app.register_blueprint(health.bp)
+    app.register_blueprint(metrics_web.bp)
     app.register_blueprint(verify.bp)
     app.register_blueprint(realtime_web.bp)
     realtime_web.init_app(app)
@@ -130,7 +139,7 @@ def install_service_settings(app: Flask) -> None:
     the provider (who we are, on documents and emails) and the messaging settings
     with a renderer over this app's Jinja environment.
     See app.services.core.installed."""
-    from app.services.core import links, provider
+    from app.services.core import alerts, links, provider
     from app.services.messaging import settings as messaging
 
     site_links = links.Links.from_config(app.config, app.url_map)
@@ -138,6 +147,7 @@ def install_service_settings(app: Flask) -> None:
     who_we_are = provider.install(provider.Provider.from_config(app.config))
     messaging.install(messaging.MessagingSettings.from_config(
         app.config, renderer=messaging.JinjaTemplates(app.jinja_env), provider=who_we_are))
+    alerts.install(alerts.AlertSettings.from_config(app.config))
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -159,6 +169,9 @@ def register_commands(app: Flask) -> None:
 
 
 def configure_logging(app: Flask) -> None:
-    if not app.debug and not app.testing:
-        logging.basicConfig(level=logging.INFO,
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    """JSON lines on stderr, secrets redacted (app.monitoring.logs). Tests leave the
+    root logger to pytest, whose caplog handler sees every record."""
+    if not app.testing:
+        from app.monitoring.logs import configure_logging as configure_json_logging
+
+        configure_json_logging()

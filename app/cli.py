@@ -32,6 +32,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(worker_command)
     app.cli.add_command(outbox_cli)
     app.cli.add_command(jobs_cli)
+    app.cli.add_command(analytics_cli)
     register_payment_commands(app)
 
 
@@ -241,6 +242,25 @@ def jobs_run_command(name: str, slot: str | None) -> None:
     click.echo(f"{outcome.job} ({outcome.slot}): {outcome.status} {outcome.result or ''}")
     if outcome.status == "failed":
         raise SystemExit(1)
+
+
+# -- analytics ---------------------------------------------------------------------
+analytics_cli = AppGroup("analytics", help="Analytics figures: refresh the stored facts.")
+
+
+@analytics_cli.command("refresh")
+@click.option("--blocking", is_flag=True,
+              help="PostgreSQL: a plain REFRESH (quicker, but the analytics pages wait "
+                   "until it ends). Default: CONCURRENTLY.")
+def analytics_refresh_command(blocking: bool) -> None:
+    """Rebuild the analytics facts now (the scheduler does it every 15 minutes)."""
+    from app.services.analytics import refresh_analytics
+
+    result = refresh_analytics(concurrently=not blocking)
+    how = "concurrently" if result.concurrently else "in one transaction"
+    click.echo(f"Analytics refreshed {how} at {result.refreshed_at:%Y-%m-%d %H:%M:%S}Z: "
+               + ", ".join(f"{n} {name.removeprefix('analytics_').replace('_', ' ')}"
+                           for name, n in result.rows.items()))
 
 
 # -- payments ----------------------------------------------------------------------

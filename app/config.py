@@ -92,6 +92,7 @@ def load_config(instance_path: str, env: dict | None = None) -> dict:
         raise ConfigError("PAYMENT_PROVIDER=fake is refused when APP_ENV=production")
     port = _int(env, "PORT", 5000)
     public_base_url = _public_base_url(env, is_production, port)
+    metrics = _metrics_config(env, is_production)
 
     return {
         "APP_ENV": app_env,
@@ -113,6 +114,8 @@ def load_config(instance_path: str, env: dict | None = None) -> dict:
         "FULL_REFUND_DAYS": _int(env, "FULL_REFUND_DAYS", 14),
         "NO_REFUND_HOURS": _int(env, "NO_REFUND_HOURS", 72),
         "NAME_CHANGE_CUTOFF_HOURS": _int(env, "NAME_CHANGE_CUTOFF_HOURS", 24),
+        # The dashboard's "sessions at risk": fewer seats sold than this a week before.
+        "ANALYTICS_AT_RISK_MIN_SEATS": _int(env, "ANALYTICS_AT_RISK_MIN_SEATS", 4),
         "MAIL_SERVER": env.get("MAIL_SERVER", ""),
         "MAIL_PORT": _int(env, "MAIL_PORT", 25),
         "MAIL_USERNAME": env.get("MAIL_USERNAME", ""),
@@ -131,6 +134,70 @@ def load_config(instance_path: str, env: dict | None = None) -> dict:
         "WTF_CSRF_TIME_LIMIT": None,
         # Staff accounts: sign-in, sessions, rate limits, password reset (issue 7).
         **_auth_config(env, is_production),
+        # Alert rules, their thresholds and the alert email rate limit.
+        **_alert_config(env),
+        **metrics,
+        **_readiness_config(env),
+    }
+
+
+# -- operations: who may read /metrics ------------------------------------------------
+def _metrics_config(env: dict, is_production: bool) -> dict:
+    """METRICS_TOKEN: `/metrics` (and health detail) need `Authorization: Bearer <token>`.
+    Production must choose: a token, or METRICS_PUBLIC=true for a network where only
+    the scraper can reach the app."""
+    token = (env.get("METRICS_TOKEN") or "").strip()
+    public = _bool(env, "METRICS_PUBLIC", False)
+    if is_production and not token and not public:
+        raise ConfigError("METRICS_TOKEN must be set when APP_ENV=production (Prometheus then "
+                          "sends Authorization: Bearer <token>), or METRICS_PUBLIC=true if "
+                          "only your scraper can reach /metrics")
+    return {"METRICS_TOKEN": token, "METRICS_PUBLIC": public}
+
+
+# -- operations: readiness (/health/ready) ----------------------------------------------
+READY_CHECKS = ("database", "migrations", "outbox", "broadcaster", "breakers")
+
+
+def parse_ready_checks(value) -> frozenset[str]:
+    """`"database,migrations"` (or an iterable of names) as a set of readiness check names."""
+    names = value.split(",") if isinstance(value, str) else list(value)
+    checks = frozenset(n.strip().lower() for n in names if n.strip())
+    unknown = checks - set(READY_CHECKS)
+    if unknown:
+        raise ValueError(f"unknown checks {sorted(unknown)}; choose from {', '.join(READY_CHECKS)}")
+    return checks
+
+
+def _readiness_config(env: dict) -> dict:
+    """Which failing checks take an instance out of the load balancer (the others only
+    report "degraded"), the outbox lag allowed, and how long a check may take."""
+    try:
+        required = parse_ready_checks(env.get("READY_REQUIRED_CHECKS") or "database,migrations")
+    except ValueError as exc:
+        raise ConfigError(f"READY_REQUIRED_CHECKS: {exc}") from None
+    return {
+        "READY_REQUIRED_CHECKS": required,
+        "READY_OUTBOX_LAG_SECONDS": _float(env, "READY_OUTBOX_LAG_SECONDS", 600.0),
+        "READY_TIMEOUT_SECONDS": _float(env, "READY_TIMEOUT_SECONDS", 2.0),
+    }
+
+
+# -- alerts: rules evaluated by the worker, and the email rate limit ----------------
+def _alert_config(env: dict) -> dict:
+    return {
+        # Critical alerts are emailed at once, but at most once per rule and subject in
+        # this many minutes, and at most ALERT_EMAILS_PER_HOUR in any hour overall.
+        "ALERT_EMAIL_INTERVAL_MINUTES": _int(env, "ALERT_EMAIL_INTERVAL_MINUTES", 30),
+        "ALERT_EMAILS_PER_HOUR": _int(env, "ALERT_EMAILS_PER_HOUR", 10),
+        # The sliding window the rate rules look at.
+        "ALERT_WINDOW_MINUTES": _int(env, "ALERT_WINDOW_MINUTES", 5),
+        "ALERT_ERROR_RATE": _float(env, "ALERT_ERROR_RATE", 0.05),
+        "ALERT_MIN_REQUESTS": _int(env, "ALERT_MIN_REQUESTS", 20),
+        "ALERT_PAYMENT_FAILURE_RATE": _float(env, "ALERT_PAYMENT_FAILURE_RATE", 0.25),
+        "ALERT_MIN_PAYMENTS": _int(env, "ALERT_MIN_PAYMENTS", 4),
+        "ALERT_DATABASE_ERRORS": _int(env, "ALERT_DATABASE_ERRORS", 1),
+        "OUTBOX_ALERT_AGE_SECONDS": _int(env, "OUTBOX_ALERT_AGE_SECONDS", 600),
     }
 
 
@@ -172,6 +239,12 @@ def _notification_config(env: dict, instance_path: str, app_env: str) -> dict:
         "PERSONAL_DATA_RETENTION_YEARS": _int(env, "PERSONAL_DATA_RETENTION_YEARS", 7),
         "UNPAID_BOOKING_RETENTION_DAYS": _int(env, "UNPAID_BOOKING_RETENTION_DAYS", 90),
         "ACCESS_NEEDS_RETENTION_DAYS": _int(env, "ACCESS_NEEDS_RETENTION_DAYS", 30),
+        # The traffic window (request/error figures per minute, shared by all processes):
+        # seconds between a process's writes (0 = only when asked, the tests' default)
+        # and days the per-minute rows are kept.
+        "TRAFFIC_FLUSH_SECONDS": _float(env, "TRAFFIC_FLUSH_SECONDS",
+                                        0 if app_env == "testing" else 10),
+        "TRAFFIC_RETENTION_DAYS": _int(env, "TRAFFIC_RETENTION_DAYS", 7),
         # The provider as shown on emails, receipts and certificates.
         "PROVIDER_NAME": env.get("PROVIDER_NAME", "React Fast Training"),
         "PROVIDER_ADDRESS": env.get("PROVIDER_ADDRESS", "Yorkshire, United Kingdom"),

@@ -114,7 +114,8 @@ def migrate_database(url: str) -> None:
     """Build the schema the way production does: Alembic migrations, never create_all."""
     from flask_migrate import upgrade
 
-    app = create_app({"APP_ENV": "testing", "TESTING": True, "SQLALCHEMY_DATABASE_URI": url})
+    app = create_app({"APP_ENV": "testing", "TESTING": True, "SQLALCHEMY_DATABASE_URI": url,
+                      "TRAFFIC_FLUSH_SECONDS": 0})
     with app.app_context():
         upgrade()
         db.engine.dispose()
@@ -152,6 +153,8 @@ def make_test_config(database_url: str, **overrides) -> dict:
         # Emails stay in memory (mail.outbox); no background worker in tests.
         "MAIL_BACKEND": "locmem",
         "RUN_WORKER_IN_PROCESS": False,
+        # Traffic figures are flushed when a test asks (flush_traffic), by no thread.
+        "TRAFFIC_FLUSH_SECONDS": 0,
         # Sign-in rate limits off; the throttling tests switch them on.
         "RATELIMIT_ENABLED": False,
     }
@@ -163,7 +166,12 @@ def _empty_tables() -> None:
     tables = [t.name for t in reversed(db.metadata.sorted_tables)]
     with db.engine.begin() as conn:
         if db.engine.dialect.name == "postgresql":
+            # The analytics facts are materialized views there: emptied by a refresh.
+            views = [t.name for t in db.metadata.sorted_tables if t.info.get("materialized_view")]
+            tables = [name for name in tables if name not in views]
             conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            for view in views:
+                conn.execute(text(f"REFRESH MATERIALIZED VIEW {view}"))
         else:
             for table in tables:
                 conn.execute(text(f"DELETE FROM {table}"))

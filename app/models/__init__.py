@@ -1,5 +1,6 @@
 """SQLAlchemy models, one module per aggregate. Import from here."""
-from app.models.alert import Alert, Severity
+from app.models.alert import Alert, AlertEmail, Severity
+from app.models.analytics import AnalyticsRefresh, BookingFact, RefundFact, SessionFact
 from app.models.audit import AuditLog
 from app.models.booking import Attendee, Booking, BookingStatus
 from app.models.course import Course
@@ -10,14 +11,19 @@ from app.models.outbox import DeliveryStatus, OutboxDelivery, OutboxEvent
 from app.models.payment import (
     Payment, PaymentStatus, Refund, RefundStatus, WebhookEvent, WebhookStatus,
 )
+from app.models.session_message import SessionMessage, SessionMessageRecipient
+from app.models.traffic import TrafficMinute, TrafficMinuteError
 from app.models.types import utcnow
 from app.models.user import Role, User
 from app.models.venue import Venue
 from app.models.waitlist import WaitlistEntry, WaitlistStatus
 
 __all__ = [
-    "Alert", "AuditLog", "Attendee", "Booking", "BookingStatus", "Course", "CourseSession", "DeliveryStatus",
+    "Alert", "AlertEmail", "AnalyticsRefresh", "AuditLog", "BookingFact", "RefundFact",
+    "SessionFact", "Attendee", "Booking", "BookingStatus", "Course", "CourseSession", "DeliveryStatus",
     "IdempotencyRecord", "JobRun", "OutboxDelivery", "OutboxEvent", "Payment", "PaymentStatus",
-    "Refund", "RefundStatus", "Role", "SentEmail", "SessionStatus", "Severity", "User", "Venue",
+    "Refund", "RefundStatus", "Role", "SentEmail", "SessionStatus", "Severity", "TrafficMinute",
+    "TrafficMinuteError", "User", "Venue",
     "WaitlistEntry", "WaitlistStatus", "WebhookEvent", "WebhookStatus", "utcnow",
+    "SessionMessage", "SessionMessageRecipient",
 ]

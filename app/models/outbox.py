@@ -21,6 +21,9 @@ class OutboxEvent(db.Model):
     aggregate_id: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
     payload: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    # W3C trace context headers ({"traceparent": ...}) of the span that recorded the event,
+    # so its handlers' spans join that trace; None when tracing was off.
+    trace_context: Mapped[dict | None] = mapped_column(JSON, nullable=True)
 
     deliveries = relationship("OutboxDelivery", back_populates="event", lazy="selectin")
 

@@ -1,11 +1,12 @@
 """Attendees: certificates, rosters and the reminders about them."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, select, update
 
-from app.models import Attendee, Booking, BookingStatus
+from app.models import Attendee, Booking, BookingStatus, Course, CourseSession
 from app.repositories.base import Repository
 
 
@@ -31,6 +32,39 @@ class AttendeeRepository(Repository[Attendee]):
                        Attendee.certificate_expires_on <= last)
                 .order_by(Attendee.certificate_expires_on, Attendee.id))
         return list(self.session.scalars(stmt))
+
+    def stream_roster_rows(self, session_id: int, *, batch_size: int = 1000) -> Iterator[Row]:
+        """`on_roster` as flat rows (attendee, booking contact, course and date) for a
+        download, fetched `batch_size` at a time."""
+        stmt = (self._export_columns()
+                .where(Booking.session_id == session_id,
+                       Booking.status == BookingStatus.CONFIRMED)
+                .order_by(Booking.confirmed_at, Booking.id, Attendee.position))
+        yield from self.session.execute(stmt.execution_options(yield_per=batch_size))
+
+    def stream_certificates_expiring(self, first: date, last: date, *, excluding_name: str,
+                                     batch_size: int = 1000) -> Iterator[Row]:
+        """Certificates that expire on a day in [first, last], soonest first, as flat
+        rows for a download; those whose holder's name is `excluding_name` (removed
+        under the retention policy) are left out."""
+        stmt = (self._export_columns()
+                .where(Attendee.certificate_number.is_not(None),
+                       Attendee.certificate_expires_on >= first,
+                       Attendee.certificate_expires_on <= last,
+                       Attendee.full_name != excluding_name)
+                .order_by(Attendee.certificate_expires_on, Attendee.id))
+        yield from self.session.execute(stmt.execution_options(yield_per=batch_size))
+
+    @staticmethod
+    def _export_columns():
+        return (select(Attendee.full_name, Attendee.email, Attendee.attended,
+                       Attendee.certificate_number, Attendee.certificate_issued_on,
+                       Attendee.certificate_expires_on, Booking.reference,
+                       Booking.contact_name, Booking.contact_email, Booking.contact_phone,
+                       Booking.company, Course.title.label("course_title"),
+                       CourseSession.starts_at)
+                .select_from(Attendee).join(Attendee.booking).join(Booking.session)
+                .join(CourseSession.course))
 
     def assign_certificate(self, attendee_id: int, *, number: str, issued_on: date,
                            expires_on: date) -> bool:

@@ -81,5 +81,12 @@ class OutboxDeliveryRepository(Repository[OutboxDelivery]):
         counts.update({status.value: n for status, n in self.session.execute(stmt)})
         return counts
 
+    def oldest_pending_created_at(self) -> datetime | None:
+        """When the oldest event that still has a pending delivery was recorded."""
+        stmt = (select(func.min(OutboxEvent.created_at))
+                .join(OutboxDelivery, OutboxDelivery.event_id == OutboxEvent.id)
+                .where(OutboxDelivery.status == DeliveryStatus.PENDING))
+        return self.session.scalar(stmt)
+
     def event(self, event_id: int) -> OutboxEvent | None:
         return self.session.get(OutboxEvent, event_id)

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 class FieldError(ValueError):
     """One value broke a rule; `.message` is a sentence fit to show the user."""
 
+    category, severity = "validation", "info"  # in the error taxonomy (app.monitoring.errors)
+
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
@@ -18,6 +20,8 @@ class ValidationFailed(Exception):
     `.errors` maps a dotted field path (e.g. "attendees.0.name") to its message,
     in the order the fields appear on the form.
     """
+
+    category, severity = "validation", "info"
 
     def __init__(self, errors: Mapping[str, str]) -> None:
         self.errors: dict[str, str] = dict(errors)

@@ -39,6 +39,7 @@ from wtforms import EmailField, HiddenField, PasswordField
 from wtforms.validators import EqualTo, InputRequired, Length
 
 from app.extensions import limiter, login_manager
+from app.monitoring.errors import report as report_error
 from app.services.core.errors import InvalidInput, InvalidToken
 from app.services.staff import auth
 from app.web.htmx import hx_redirect, is_htmx, keep_private, vary
@@ -214,6 +215,7 @@ keep_private(bp, secret_url=True)
 
 @bp.errorhandler(429)
 def _too_many_requests(exc):
+    report_error(exc)  # rate_limited, counted and logged like every other error
     message = getattr(exc, "description", None) or TOO_MANY_SIGN_INS
     response = make_response(render_template("auth/too_many_attempts.html", message=message), 429)
     response.headers.setdefault("Retry-After", "60")

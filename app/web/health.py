@@ -1,25 +1,47 @@
-"""Liveness and readiness probes, and Prometheus metrics."""
+"""Liveness and readiness probes (Prometheus metrics: app.web.metrics).
+
+`/health/live` touches nothing: it answers while the process can answer.
+`/health/ready` runs the checks of app.monitoring.health; everyone sees the
+status (and the 503), only a caller with the metrics token or a signed-in
+administrator sees the checks behind it.
+"""
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, current_app, jsonify, request
+from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
 
-from app.monitoring.health import readiness
-from app.monitoring.metrics import render_metrics
+from app.models import Role
+from app.monitoring.access import bearer_token_ok
 
 bp = Blueprint("health", __name__)
 
 
 @bp.get("/health/live")
 def live():
-    return jsonify(status="ok")
+    return _no_store(jsonify(status="ok"))
 
 
 @bp.get("/health/ready")
 def ready():
-    is_ready, checks = readiness()
-    return jsonify(status=checks.pop("status"), checks=checks), 200 if is_ready else 503
+    result = current_app.extensions["health"].readiness()
+    body = result.detail() if _may_see_detail() else result.public()
+    return _no_store(jsonify(body)), result.http_status
 
 
-@bp.get("/metrics")
-def metrics():
-    return Response(render_metrics(), mimetype="text/plain; version=0.0.4")
+def _may_see_detail() -> bool:
+    if bearer_token_ok(request.headers.get("Authorization"),
+                       current_app.config.get("METRICS_TOKEN")):
+        return True
+    if current_app.config["SESSION_COOKIE_NAME"] not in request.cookies:
+        return False  # a load balancer's probe: no user to load
+    try:
+        return bool(current_user.is_authenticated and current_user.is_active
+                    and current_user.role == Role.ADMIN)
+    except SQLAlchemyError:  # the database is down: nobody can be recognised
+        return False
+
+
+def _no_store(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -31,6 +31,7 @@ from flask import Blueprint, Flask, render_template, request
 from simple_websocket import ConnectionClosed
 
 from app.extensions import db, sock
+from app.monitoring import metrics
 from app.services.core.errors import InvalidInput
 from app.services.realtime import announce
 from app.services.realtime.hub import Subscription
@@ -60,6 +61,7 @@ def availability(ws) -> None:
     live = announce.live_availability()
     # Subscribe before reading the snapshot, so no change falls in between.
     subscription = live.subscribe(rooms, wakeup=ws.event, on_drop=lambda _: _abort(ws))
+    metrics.WEBSOCKET_CONNECTIONS.inc()
     try:
         try:
             snapshot = live.snapshot(rooms)
@@ -71,6 +73,7 @@ def availability(ws) -> None:
     except (ConnectionClosed, OSError):
         pass  # the client went away, or the hub dropped it
     finally:
+        metrics.WEBSOCKET_CONNECTIONS.dec()
         live.unsubscribe(subscription)
 
 
@@ -104,6 +107,10 @@ def _send_frame(ws, subscription: Subscription, frame: bytes) -> None:
     subscription.sending()  # the hub drops us if this takes too long
     try:
         ws.sock.sendall(frame)
+    except OSError:
+        if not subscription.is_dropped:  # the hub's drops are counted by their reason
+            metrics.REALTIME_DROPPED.labels(reason="send_failed").inc()
+        raise
     finally:
         subscription.sent()
 

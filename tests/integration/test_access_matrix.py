@@ -140,6 +140,7 @@ def world(app, trainer_user, staff_user) -> World:
         "entry_id": waitlist.id, "waitlist_id": waitlist.id, "waitlist_entry_id": waitlist.id,
         "delivery_id": delivery.id, "event_id": event.id, "alert_id": alert.id,
         "payment_id": payment.id, "refund_id": refund.id, "audit_id": audit.id,
+        "table": "sales-by-course",  # an analytics export
     }
     values_b = {"session_id": session_b.id, "attendee_id": attendee_b.id,
                 "booking_id": booking_b.id, "reference": booking_b.reference}

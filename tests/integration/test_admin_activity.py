@@ -28,16 +28,23 @@ def test_feed_is_searchable_and_filterable_by_kind(app, admin_user):
         "type": "Choose what to show from the list."}
 
 
-def test_acknowledging_an_alert_closes_it_once_and_is_audited(app, admin_user):
+def test_acknowledging_marks_an_alert_once_and_resolving_closes_it_both_audited(app, admin_user):
     alert = alerts.raise_alert("payments.breaker_open", "Stripe is down",
-                               severity=Severity.CRITICAL)
+                               severity=Severity.CRITICAL, subject="payments")
     assert [a.id for a in activity.list_alerts().items] == [alert.id]
     activity.acknowledge_alert(admin_user.id, alert.id)
     activity.acknowledge_alert(admin_user.id, alert.id)
+    (listed,) = activity.list_alerts().items
+    assert listed.status == "acknowledged" and listed.acknowledged_by_id == admin_user.id
+    assert listed.can_resolve and not listed.can_acknowledge
+    activity.resolve_alert(admin_user.id, alert.id)
+    activity.resolve_alert(admin_user.id, alert.id)
     assert activity.list_alerts().items == []
-    acknowledged = db.session.get(Alert, alert.id)
-    assert acknowledged.acknowledged_by_id == admin_user.id
-    assert [e.action for e in search_audit(entity_type="alert").items] == ["alert.acknowledge"]
+    resolved = db.session.get(Alert, alert.id)
+    assert resolved.status == "resolved" and resolved.resolved_by_id == admin_user.id
+    assert not resolved.resolved_automatically and not resolved.can_resolve
+    assert sorted(e.action for e in search_audit(entity_type="alert").items) == [
+        "alert.acknowledge", "alert.resolve"]
 
 
 def test_dead_letters_are_listed_and_replayed(app, admin_user):
@@ -70,6 +77,6 @@ def test_dashboard_shows_todays_sessions_alerts_and_recent_bookings(app, admin_u
     assert today.id in [row.session.id for row in board.todays_sessions]
     assert booking.reference in [b.reference for b in board.recent_bookings]
     assert board.open_alert_count >= 1
-    db.session.execute(update(Alert).values(acknowledged_at=utcnow()))
+    db.session.execute(update(Alert).values(resolved_at=utcnow()))
     db.session.commit()
     assert activity.dashboard().open_alert_count == 0

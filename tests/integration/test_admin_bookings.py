@@ -2,6 +2,7 @@
 as staff meet them (app.services.bookings.manage with Actor.staff): name
 corrections past the cut-off, atomic transfers under concurrency, cancellations
 with the refund staff choose, refunds and bookings paid by invoice or bank transfer."""
+import re
 from datetime import datetime, timedelta, timezone
 
 import icalendar
@@ -114,6 +115,18 @@ def test_bad_filters_are_reported_and_ignored(app):
 
 
 # -- detail, resend, names ----------------------------------------------------------------------
+def test_timeline_changes_read_as_words_pounds_and_dates_not_codes(app, admin_user):
+    session = SessionFactory()
+    booking = paid_booking(session.id, 2)
+    manage.cancel_booking(booking.reference, actor=staff(admin_user), policy=POLICY,
+                          refund=RefundRule.FULL)
+    [change] = [e for e in detail_of(booking, admin_user).timeline if e.kind == "change"]
+    assert change.title == "Cancelled a booking"
+    assert "£" in change.detail and "Cancelled" in change.detail
+    assert "_pence" not in change.detail and "refund_due" not in change.detail
+    assert not re.search(r"\d{4}-\d{2}-\d{2}T", change.detail)  # no ISO timestamps
+
+
 def test_timeline_shows_events_changes_payments_and_emails(app, admin_user, outbox):
     session = SessionFactory()
     booking = paid_booking(session.id, 2)
@@ -124,7 +137,7 @@ def test_timeline_shows_events_changes_payments_and_emails(app, admin_user, outb
     kinds = [(e.kind, e.title) for e in detail.timeline]
     assert ("event", "Seats held") in kinds and ("event", "Booking confirmed") in kinds
     assert ("payment", "Payment succeeded (fake)") in kinds
-    assert ("change", "booking.rename_attendees") in kinds
+    assert ("change", "Changed attendee names") in kinds
     assert any(kind == "email" for kind, _ in kinds)
     assert [e.at for e in detail.timeline] == sorted(e.at for e in detail.timeline)
     assert detail.refundable_pence == booking.amount_pence

@@ -327,6 +327,21 @@ def test_capacity_cannot_drop_below_seats_taken(app, admin_user):
     assert entry.before == {"capacity": 12} and entry.after == {"capacity": 5}
 
 
+def test_a_sessions_history_reads_as_words_and_names_not_codes_and_ids(app, admin_user):
+    session = SessionFactory(capacity=12)
+    before = session.trainer.full_name
+    trainer = UserFactory(role=Role.TRAINER, full_name="Sam Jones")
+    timetable.change_capacity(admin_user.id, session.id, "10")
+    timetable.assign_trainer(admin_user.id, session.id, str(trainer.id))
+    history = timetable.session_detail(session.id).history
+    actions = {row.action for row in history}
+    assert actions == {"Changed the number of seats on a session",
+                       "Assigned a trainer to a session"}
+    changes = {(c.label, c.before, c.after) for row in history for c in row.changes}
+    assert ("Trainer", before, "Sam Jones") in changes
+    assert all(row.who == admin_user.full_name for row in history)
+
+
 def test_capacity_change_racing_holds_never_leaves_the_session_overbooked(app, admin_user):
     session = SessionFactory(capacity=12)
     session_id, actor = session.id, admin_user.id

@@ -177,7 +177,8 @@ def test_the_footer_links_to_staff_sign_in(client):
 def test_production_cookies_are_secure_http_only_and_same_site():
     config = load_config("/tmp", env={"APP_ENV": "production", "SECRET_KEY": "s" * 32,
                                       "PAYMENT_PROVIDER": "stripe",
-                                      "PUBLIC_BASE_URL": "https://book.example.co.uk"})
+                                      "PUBLIC_BASE_URL": "https://book.example.co.uk",
+                                      "METRICS_TOKEN": "m" * 32})
     for prefix in ("SESSION_COOKIE", "REMEMBER_COOKIE"):
         assert config[f"{prefix}_SECURE"] is True
         assert config[f"{prefix}_HTTPONLY"] is True

@@ -324,7 +324,7 @@ def test_critical_alerts_are_emailed_to_active_admins_and_others_are_not(app, ou
     deliver_all()
     (message,) = outbox
     assert message.to == ["boss@reactfasttraining.co.uk"]
-    assert message.subject == "[Critical] late_refund: Refund for ABC failed"
+    assert message.subject == "[Critical] Late refund: Refund for ABC failed"
 
 
 @pytest.mark.parametrize("app_config", [

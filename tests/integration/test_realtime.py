@@ -144,25 +144,30 @@ def test_booking_intent_carries_no_personal_data(live):
         assert private not in fragment
 
 
-def test_low_availability_raises_one_alert_per_session_and_threshold(app):
+def test_low_availability_keeps_one_alert_per_session_that_follows_the_seats(app):
     session = SessionFactory(capacity=5)  # the default threshold is 3 seats
+    subject = f"session:{session.id}"
 
-    def keys() -> list[str]:
-        return sorted(db.session.scalars(select(Alert.dedupe_key)))
+    def alerts() -> list[tuple]:
+        db.session.expire_all()
+        return db.session.execute(
+            select(Alert.kind, Alert.subject, Alert.count, Alert.resolved_at.is_(None))
+            .order_by(Alert.id)).all()
 
     svc.hold_seats(booking_request(session.id, 1), policy=POLICY)
-    assert keys() == []
+    assert alerts() == []
     svc.hold_seats(booking_request(session.id, 1), policy=POLICY)
-    assert keys() == [f"low-availability:{session.id}:3"]
+    assert alerts() == [("low_availability", subject, 1, True)]
     held = svc.hold_seats(booking_request(session.id, 1), policy=POLICY)
     manage.cancel_booking(held.reference, actor=manage.Actor.customer(), policy=POLICY)
     svc.hold_seats(booking_request(session.id, 2), policy=POLICY)
-    assert keys() == [f"low-availability:{session.id}:3"]
+    assert alerts() == [("low_availability", subject, 4, True)]
+    assert "Only 1 seat left of 5" in db.session.scalar(select(Alert.message))
     svc.hold_seats(booking_request(session.id, 1), policy=POLICY)
-    assert keys() == [f"low-availability:{session.id}:0", f"low-availability:{session.id}:3"]
-    alerts = db.session.execute(select(Alert.kind, Alert.message).order_by(Alert.id)).all()
-    assert alerts[0].kind == "low_availability" and "Only 3 seats left" in alerts[0].message
-    assert alerts[1].kind == "fully_booked" and "fully booked" in alerts[1].message
+    assert alerts() == [("low_availability", subject, 4, False),
+                        ("fully_booked", subject, 1, True)]
+    full = db.session.scalars(select(Alert).where(Alert.kind == "fully_booked")).one()
+    assert "is fully booked (5 seats)" in full.message and f"session {session.id}" not in full.message
 
 
 def test_an_alert_is_not_raised_by_a_rolled_back_booking(app):

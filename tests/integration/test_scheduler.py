@@ -167,18 +167,19 @@ def add_days(day: date, days: int) -> date:
     return day + timedelta(days=days)
 
 
-def test_refresh_analytics_keeps_yesterdays_counts(app):
+def test_refresh_analytics_job_rebuilds_the_facts_and_records_the_refresh(app):
+    from app.services import analytics
+
     now = datetime(2026, 11, 25, 2, 30, tzinfo=timezone.utc)
-    yesterday = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
     course_session = SessionFactory()
-    BookingFactory(session=course_session, seats=2, amount_pence=20000, confirmed_at=yesterday)
-    BookingFactory(session=course_session, seats=1, amount_pence=10000, confirmed_at=now)
-    BookingFactory(session=course_session, status=BookingStatus.CANCELLED,
-                   cancelled_at=yesterday)
+    BookingFactory(session=course_session, seats=2, amount_pence=20000,
+                   confirmed_at=now - timedelta(hours=1))
     outcome = scheduler.run_job(scheduler.get_job("refresh-analytics"), app.config, now=now)
-    assert outcome.result == {"day": "2026-11-24", "bookings_confirmed": 1, "seats_confirmed": 2,
-                              "revenue_pence": 20000, "bookings_cancelled": 1,
-                              "holds_expired": 0}
+    assert outcome.status == "done"
+    assert outcome.result["analytics_booking_facts"] == 1
+    assert outcome.result["analytics_session_facts"] == 1
+    assert analytics.last_refreshed() is not None
+    assert scheduler.get_job("refresh-analytics").slot(now) == "2026-11-25T02:30"
 
 
 # -- retention ---------------------------------------------------------------------------
@@ -211,7 +212,7 @@ def test_purge_removes_old_personal_data_keeps_certificates_verifiable_and_is_id
     result = retention.purge_personal_data(now=now)
     assert result.as_dict() == {"paid_bookings_anonymised": 1, "unpaid_bookings_anonymised": 1,
                                 "access_needs_cleared": 1, "email_addresses_removed": 0,
-                                "outbox_events_deleted": 1}
+                                "outbox_events_deleted": 1, "traffic_minutes_deleted": 0}
     db.session.expire_all()
     old_b = db.session.get(Booking, old.id)
     assert (old_b.contact_name, old_b.contact_email, old_b.contact_phone, old_b.company) == \

@@ -186,7 +186,7 @@ def test_an_event_that_fails_to_apply_is_not_recorded_so_stripe_retries_it(
         return real(session, now)
 
     monkeypatch.setattr(settlement, "settle_paid_checkout", flaky)
-    assert post_event(client, body).status_code == 500
+    assert post_event(client, body).status_code == 503
     assert count(WebhookEvent) == 0 and status_of(booking) == BookingStatus.HELD
     assert post_event(client, body).status_code == 200  # Stripe's retry
     assert status_of(booking) == BookingStatus.CONFIRMED
@@ -199,7 +199,7 @@ def test_repeated_database_failures_open_the_webhook_breaker(client, app, paid_e
         raise OperationalError("UPDATE", {}, Exception("could not connect"))
 
     monkeypatch.setattr(settlement, "settle_paid_checkout", broken)
-    assert [post_event(client, body).status_code for _ in range(3)] == [500] * 3
+    assert [post_event(client, body).status_code for _ in range(3)] == [503] * 3
     assert payments.breaker_states()["webhooks"] == "open"
     response = post_event(client, body)
     assert response.status_code == 503

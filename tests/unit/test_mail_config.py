@@ -21,7 +21,8 @@ def test_a_mail_server_means_smtp():
 def test_production_runs_separate_workers_and_prints_no_demo_vat_number():
     config = load_config("/srv/instance", {"APP_ENV": "production", "SECRET_KEY": "s" * 40,
                                            "PAYMENT_PROVIDER": "stripe",
-                                           "PUBLIC_BASE_URL": "https://book.example.co.uk"})
+                                           "PUBLIC_BASE_URL": "https://book.example.co.uk",
+                                           "METRICS_TOKEN": "m" * 32})
     assert config["RUN_WORKER_IN_PROCESS"] is False
     assert config["PROVIDER_VAT_NUMBER"] == ""
 

@@ -3,7 +3,8 @@ import pytest
 
 from app.config import ConfigError, load_config
 
-PRODUCTION = {"APP_ENV": "production", "SECRET_KEY": "s" * 40, "PAYMENT_PROVIDER": "stripe"}
+PRODUCTION = {"APP_ENV": "production", "SECRET_KEY": "s" * 40, "PAYMENT_PROVIDER": "stripe",
+              "METRICS_TOKEN": "m" * 32}
 
 
 def test_production_refuses_to_start_without_a_public_base_url():

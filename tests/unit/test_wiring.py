@@ -18,7 +18,7 @@ HANDLERS = {
     "email.admin_alert", "email.booking_cancelled", "email.booking_confirmed",
     "email.booking_transferred", "email.certificate_issued", "email.confirmation_resend",
     "email.hold_expired", "email.late_payment_refunded", "email.password_reset",
-    "email.payment_failed", "email.payment_link", "email.refund_issued",
+    "email.payment_failed", "email.payment_link", "email.refund_issued", "email.session_message",
     "email.session_cancelled", "email.session_changed", "email.waitlist_offer",
     "payments.refund_cancellation",
 }

@@ -43,10 +43,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from app.models import DeliveryStatus, OutboxDelivery, Severity, utcnow
+from app.monitoring.tracing import handling_event
 from app.repositories import unit_of_work
 from app.repositories.deliveries import OutboxDeliveryRepository
 from app.services.core import events
-from app.services.core.alerts import raise_alert
+from app.services.core.alerts import dead_letter_message, raise_alert
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +136,10 @@ def deliver(delivery_id: int, worker: str, policy: DispatchPolicy,
         handler = events.registry.get(handler_name)
         if handler is None:
             raise UnknownHandler(f"no handler named {handler_name!r} is registered")
-        handler.func(event)
+        with handling_event(f"outbox {handler_name}", event.trace_context, {
+                "outbox.handler": handler_name, "outbox.event_type": event.event_type,
+                "outbox.event_id": event.id, "outbox.attempt": attempts}):
+            handler.func(event)
         repo.end_read()  # the handler committed its work; this ends its last read
     except Exception as exc:  # any failure is retried; the worker keeps going
         repo.end_read()
@@ -160,11 +164,10 @@ def _record_outcome(delivery_id: int, handler_name: str, event_type: str, attemp
             done = repo.finish(delivery_id, worker=worker, now=now,
                                status=DeliveryStatus.DEAD, last_error=error)
             if done and handler_name not in NO_ALERT_HANDLERS:
-                raise_alert("outbox_dead_letter",
-                            f"Handler {handler_name} gave up on a {event_type} event after "
-                            f"{attempts} attempts (delivery {delivery_id}). Fix the cause, then "
-                            f"replay it from the dead-letter list.",
-                            severity=Severity.CRITICAL)
+                about = repo.get(delivery_id).event.aggregate_id
+                raise_alert("outbox_dead_letter", dead_letter_message(
+                                handler_name, event_type, about, attempts, error),
+                            severity=Severity.CRITICAL, subject=handler_name)
         else:
             outcome = "retried"
             done = repo.finish(delivery_id, worker=worker, now=now, last_error=error,
@@ -211,3 +214,20 @@ def replay_dead(delivery_ids: list[int] | None = None, *, now: datetime | None =
 def delivery_counts() -> dict[str, int]:
     """How many deliveries are pending, delivered and dead (health and metrics)."""
     return OutboxDeliveryRepository().counts_by_status()
+
+
+@dataclass(frozen=True)
+class OutboxBacklog:
+    pending: int
+    dead: int
+    oldest_pending_seconds: float  # 0 when nothing is pending
+
+
+def outbox_backlog(*, now: datetime | None = None) -> OutboxBacklog:
+    """What is waiting in the outbox and for how long (metrics, health, alerts)."""
+    repo = OutboxDeliveryRepository()
+    counts = repo.counts_by_status()
+    oldest = repo.oldest_pending_created_at() if counts.get("pending") else None
+    age = max(0.0, ((now or utcnow()) - oldest).total_seconds()) if oldest else 0.0
+    return OutboxBacklog(pending=counts.get("pending", 0), dead=counts.get("dead", 0),
+                         oldest_pending_seconds=age)

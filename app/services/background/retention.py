@@ -24,6 +24,8 @@ What is kept, and for how long
 * **Outbox events** whose deliveries all succeeded are deleted after the
   unpaid-booking period (dead ones stay until replayed); some payloads
   (waiting-list offers) carry an email address.
+* **Traffic figures** (requests per minute and route; no personal data) are
+  deleted ``TRAFFIC_RETENTION_DAYS`` (default 7) after their minute.
 
 Every step is an UPDATE/DELETE whose WHERE excludes rows already done, so
 the job is safe to run twice.
@@ -37,6 +39,7 @@ from datetime import datetime, timedelta
 from app.models import utcnow
 from app.repositories import unit_of_work
 from app.repositories.retention import RetentionRepository
+from app.repositories.traffic import TrafficRepository
 from app.services.staff.certificates import REMOVED_NAME
 
 REMOVED_EMAIL = "removed@removed.invalid"
@@ -47,12 +50,14 @@ class RetentionPolicy:
     personal_data_years: int = 7
     unpaid_booking_days: int = 90
     access_needs_days: int = 30
+    traffic_days: int = 7
 
     @classmethod
     def from_config(cls, config: Mapping) -> "RetentionPolicy":
         return cls(personal_data_years=config["PERSONAL_DATA_RETENTION_YEARS"],
                    unpaid_booking_days=config["UNPAID_BOOKING_RETENTION_DAYS"],
-                   access_needs_days=config["ACCESS_NEEDS_RETENTION_DAYS"])
+                   access_needs_days=config["ACCESS_NEEDS_RETENTION_DAYS"],
+                   traffic_days=config.get("TRAFFIC_RETENTION_DAYS", cls.traffic_days))
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,7 @@ class PurgeResult:
     access_needs_cleared: int
     email_addresses_removed: int
     outbox_events_deleted: int
+    traffic_minutes_deleted: int = 0
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -91,4 +97,6 @@ def purge_personal_data(*, now: datetime | None = None,
             now - timedelta(days=policy.access_needs_days), now)
         emails = repo.anonymise_unlinked_emails_before(unpaid_cutoff, REMOVED_NAME)
         events_deleted = repo.delete_delivered_events_before(unpaid_cutoff)
-    return PurgeResult(paid, unpaid, access, emails, events_deleted)
+        traffic_deleted = TrafficRepository().delete_before(
+            now - timedelta(days=policy.traffic_days))
+    return PurgeResult(paid, unpaid, access, emails, events_deleted, traffic_deleted)

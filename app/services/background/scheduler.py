@@ -10,10 +10,14 @@
   within REMINDER_DAYS_BEFORE (2) days, once per booking and start time.
 * certificate-expiry-reminders, daily at 08:00 UK time: remind holders whose
   certificate expires within CERTIFICATE_REMINDER_DAYS (60) days, once each.
-* refresh-analytics, daily at 02:00 UK time: yesterday's counts (bookings,
-  seats, revenue, cancellations, expired holds) kept as the run's result.
+* refresh-analytics, every 15 minutes: rebuild the analytics facts
+  (app.services.analytics.refresh; CONCURRENTLY on PostgreSQL, so bookings and
+  the analytics pages carry on meanwhile). The pages' "Refresh now" and
+  ``flask analytics refresh`` run the same refresh on demand.
 * purge-personal-data, daily at 03:00 UK time: the retention policy in
   app.services.background.retention.
+* alert-rules, every minute: evaluate the alert rules of
+  app.services.oversight.alert_rules (raise what holds, resolve what cleared).
 
 A slot is the period a run stands for ("2026-11-25T09:14" for a minutely
 job, "2026-11-25" for a daily one). Before running, a worker inserts the
@@ -43,15 +47,16 @@ from sqlalchemy.exc import IntegrityError
 
 from app.models import JobRun, utcnow
 from app.repositories import unit_of_work
-from app.repositories.analytics import AnalyticsRepository
 from app.repositories.attendees import AttendeeRepository
 from app.repositories.notifications import JobRunRepository
 from app.repositories.recipients import RecipientRepository
 from app.services import payments
+from app.services.analytics import refresh_analytics
 from app.services.background import retention
 from app.services.bookings import holds as booking
-from app.services.core.ukformat import LONDON, london
+from app.services.core.ukformat import london
 from app.services.messaging import notifications
+from app.services.oversight import alert_rules
 
 log = logging.getLogger(__name__)
 
@@ -123,12 +128,8 @@ def certificate_expiry_reminders_job(now: datetime, config: Mapping) -> dict:
 
 
 def refresh_analytics_job(now: datetime, config: Mapping) -> dict:
-    """Yesterday's (UK) counts, kept as this run's result until an analytics
-    feature has tables of its own."""
-    day = london(now).date() - timedelta(days=1)
-    start = datetime.combine(day, time(0), tzinfo=LONDON)
-    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=LONDON)
-    return {"day": day.isoformat(), **AnalyticsRepository().daily_counts(start, end)}
+    """Bring the analytics facts up to date; the fact counts are the run's result."""
+    return refresh_analytics(concurrently=True).as_dict()
 
 
 def purge_personal_data_job(now: datetime, config: Mapping) -> dict:
@@ -141,8 +142,9 @@ JOBS: tuple[Job, ...] = (
     Job("payments-retry", payments_retry_job, every_minutes=2),
     Job("course-reminders", course_reminders_job, every_minutes=60),
     Job("certificate-expiry-reminders", certificate_expiry_reminders_job, daily_at=time(8, 0)),
-    Job("refresh-analytics", refresh_analytics_job, daily_at=time(2, 0)),
+    Job("refresh-analytics", refresh_analytics_job, every_minutes=15),
     Job("purge-personal-data", purge_personal_data_job, daily_at=time(3, 0)),
+    Job("alert-rules", alert_rules.alert_rules_job, every_minutes=1),
 )
 
 

@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from app.models import Attendee, Booking, BookingStatus, CourseSession, SessionStatus, utcnow
+from app.monitoring import metrics
+from app.monitoring.tracing import traced
 from app.repositories import BookingRepository, SessionRepository, unit_of_work
 from app.services.core import events
 from app.services.core.errors import (
@@ -116,6 +118,7 @@ def get_booking_by_link(reference: str, token: object, *, secret_key: str) -> Bo
         raise InvalidToken() from None
 
 
+@traced("booking.hold")
 def hold_seats(request: BookingRequest, *, policy: BookingPolicy,
                now: datetime | None = None) -> Booking:
     """Hold one seat per attendee on a session until the hold expires.
@@ -154,6 +157,7 @@ def hold_seats(request: BookingRequest, *, policy: BookingPolicy,
         )
         BookingRepository().add(booking)
         events.record_event(events.BOOKING_HELD, booking.reference, event_payload(booking))
+        metrics.count_booking(BookingRepository().session, "held", seats)
         announce.announce_seats_changed(course_session.id)
     return booking
 
@@ -183,6 +187,7 @@ def lock_booking(reference: str) -> Booking:
     return BookingRepository().refresh(booking)
 
 
+@traced("booking.confirm", arguments={"booking.reference": "reference"})
 def confirm_booking(reference: str, *, now: datetime | None = None,
                     payment_note: str | None = None) -> Booking:
     """Confirm a paid booking. Confirming twice is harmless.
@@ -210,6 +215,7 @@ def confirm_booking(reference: str, *, now: datetime | None = None,
             booking.payment_note = payment_note
         events.record_event(events.BOOKING_CONFIRMED, booking.reference,
                             event_payload(booking, late=not hold_is_live))
+        metrics.count_booking(BookingRepository().session, "confirmed", booking.seats)
         announce.announce_seats_changed(booking.session_id)
     return booking
 
@@ -232,6 +238,7 @@ def expire_holds(*, now: datetime | None = None, batch_size: int = 500) -> int:
                     expired += 1
                     events.record_event(events.HOLD_EXPIRED, booking.reference,
                                         event_payload(booking))
+                    metrics.count_booking(bookings.session, "expired", booking.seats)
                     announce.announce_seats_changed(booking.session_id)
         if len(stale) < batch_size:
             return expired

@@ -28,6 +28,8 @@ from datetime import datetime
 from functools import partial
 
 from app.models import Booking, BookingStatus, CourseSession, SessionStatus, utcnow
+from app.monitoring import metrics
+from app.monitoring.tracing import traced
 from app.repositories import BookingRepository, SessionRepository, unit_of_work
 from app.services.bookings.holds import BookingPolicy, event_payload, get_booking, lock_booking
 from app.services.core import events
@@ -183,6 +185,7 @@ def allowed_changes(booking: Booking, *, actor: Actor, policy: BookingPolicy,
 
 
 # -- cancel --------------------------------------------------------------------------------
+@traced("booking.cancel", arguments={"booking.reference": "reference"})
 def cancel_booking(reference: str, *, actor: Actor, policy: BookingPolicy,
                    refund: RefundRule | int | str = RefundRule.POLICY,
                    now: datetime | None = None) -> Booking:
@@ -212,6 +215,7 @@ def cancel_booking(reference: str, *, actor: Actor, policy: BookingPolicy,
         booking.hold_expires_at = None
         events.record_event(events.BOOKING_CANCELLED, booking.reference, event_payload(
             booking, was_confirmed=was_confirmed, refund_due_pence=booking.refund_due_pence))
+        metrics.count_booking(BookingRepository().session, "cancelled", booking.seats)
         if actor.is_staff:
             after = snapshot(booking, AUDITED_FIELDS)
             after["refund_choice"] = rule.value if isinstance(rule, RefundRule) else "amount"

@@ -11,7 +11,7 @@ sent by the outbox handler in app.services.messaging.notifications.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -23,8 +23,9 @@ from app.services.bookings.holds import BookingPolicy, get_booking
 from app.services.bookings.manage import Actor, Changes, RefundRule, allowed_changes, refund_due
 from app.services.core import events
 from app.services.core.audit import record_audit, search_audit
-from app.services.core.errors import InvalidState
+from app.services.core.errors import InvalidInput, InvalidState
 from app.services.core.inputs import DEFAULT_PER_PAGE
+from app.services.core.readable import Change, Describer, action_words
 from app.services.core.ukformat import pounds, uk_short_date
 from app.validation.filters import (
     BOOKING_DATE_FIELDS, BookingFilters, booking_filters_from_query, london_day_bounds,
@@ -49,19 +50,35 @@ def search_bookings(params: Mapping, *, per_page: int = DEFAULT_PER_PAGE) -> Boo
     """Bookings by reference, contact name, email or company, filtered by status,
     session and a date range (course date or date booked), newest first."""
     filters, problems = booking_filters_from_query(params, statuses=STATUS_FILTERS)
+    repo = AdminBookingRepository()
+    return BookingTable(filters=filters,
+                        results=repo.paginate(repo.search(_criteria(filters)), page=filters.page,
+                                              per_page=per_page),
+                        problems=problems)
+
+
+def export_bookings(params: Mapping) -> Iterator:
+    """Every booking the table shows for the same query parameters (all pages),
+    as rows streamed from the database. Unlike the table, which shows what it
+    could read, a download refuses a filter it cannot read (InvalidInput naming
+    the fields): a file silently missing a filter would be wrong without anyone
+    noticing."""
+    filters, problems = booking_filters_from_query(params, statuses=STATUS_FILTERS)
+    if problems:
+        raise InvalidInput("Some filters were not understood: " + " ".join(problems.values()),
+                           fields=problems)
+    return AdminBookingRepository().stream_export_rows(_criteria(filters))
+
+
+def _criteria(filters: BookingFilters) -> BookingCriteria:
     lower, upper = london_day_bounds(filters.date_from, filters.date_to)
     by_course = filters.date_field == "course"
-    criteria = BookingCriteria(
+    return BookingCriteria(
         text=filters.text or None,
         status=BookingStatus(filters.status) if filters.status else None,
         session_id=filters.session_id,
         starts_from=lower if by_course else None, starts_before=upper if by_course else None,
         booked_from=None if by_course else lower, booked_before=None if by_course else upper)
-    repo = AdminBookingRepository()
-    return BookingTable(filters=filters,
-                        results=repo.paginate(repo.search(criteria), page=filters.page,
-                                              per_page=per_page),
-                        problems=problems)
 
 
 def recent_bookings(limit: int = 10) -> list[Booking]:
@@ -98,7 +115,12 @@ _EVENT_TITLES = {
     events.SESSION_CHANGED: "Session moved", events.SESSION_CANCELLED: "Session cancelled",
     events.BOOKING_TRANSFERRED: "Transferred to another date",
     events.CONFIRMATION_RESEND_REQUESTED: "Confirmation resend requested",
+    events.SESSION_MESSAGE_SENT: "Message to everyone on the session",
 }
+
+
+def _words(code: str | None) -> str:
+    return (code or "").replace("_", " ")
 
 
 def _place(facts: dict) -> str:
@@ -120,21 +142,26 @@ def _timeline(booking: Booking, payments: list, refunds: list) -> list[TimelineE
         if event.event_type == events.BOOKING_TRANSFERRED and "to" in event.payload:
             detail = (f"From {_place(event.payload['from'])} "
                       f"to {_place(event.payload['to'])}")
+        if event.event_type == events.SESSION_MESSAGE_SENT:
+            detail = f"Subject: {event.payload.get('subject', '')}"
         entries.append(TimelineEntry(event.created_at, "event",
                                      _EVENT_TITLES.get(event.event_type, event.event_type),
                                      str(detail)))
+    describer = Describer()
     for entry in search_audit(entity_type="booking", entity_id=booking.reference,
                               per_page=100).items:
-        entries.append(TimelineEntry(entry.created_at, "change", entry.action,
-                                     _changes(entry.before, entry.after),
+        entries.append(TimelineEntry(entry.created_at, "change", action_words(entry.action),
+                                     _changes(describer.changes(entry.before, entry.after)),
                                      entry.actor.full_name if entry.actor else None))
     for payment in payments:
         entries.append(TimelineEntry(
             payment.paid_at or payment.created_at, "payment",
-            f"Payment {payment.status.value} ({payment.provider})", pounds(payment.amount_pence)))
+            f"Payment {payment.status.value} ({_words(payment.provider)})",
+            pounds(payment.amount_pence)))
     for refund in refunds:
         entries.append(TimelineEntry(
-            refund.created_at, "refund", f"Refund {refund.status.value} ({refund.reason})",
+            refund.created_at, "refund",
+            f"Refund {refund.status.value} ({_words(refund.reason)})",
             pounds(refund.amount_pence) + (f": {refund.last_error}" if refund.last_error else "")))
     for email in repo.emails_about(booking.id):
         entries.append(TimelineEntry(email.sent_at or email.created_at, "email",
@@ -143,14 +170,16 @@ def _timeline(booking: Booking, payments: list, refunds: list) -> list[TimelineE
     return sorted(entries, key=lambda e: (e.at, order[e.kind]))
 
 
-def _changes(before: dict | None, after: dict | None) -> str:
-    before, after = before or {}, after or {}
+def _changes(changes: list[Change]) -> str:
+    """"Refund due: £0.00 → £60.00; Status: Confirmed → Cancelled" for one line."""
     parts = []
-    for key in sorted(set(before) | set(after)):
-        if key in before and key in after:
-            parts.append(f"{key}: {before[key]!s} → {after[key]!s}")
-        elif key in after:
-            parts.append(f"{key}: {after[key]!s}")
+    for change in changes:
+        if change.before is None:
+            parts.append(f"{change.label}: {change.after}")
+        elif change.after is None:
+            parts.append(f"{change.label}: {change.before} → removed")
+        else:
+            parts.append(f"{change.label}: {change.before} → {change.after}")
     return "; ".join(parts)
 
 

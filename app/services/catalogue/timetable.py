@@ -42,6 +42,7 @@ from app.models import (
     Booking, BookingStatus, Course, CourseSession, Role, SessionStatus, User, WaitlistStatus,
     utcnow,
 )
+from app.monitoring import metrics
 from app.repositories import BookingRepository, Page, SessionRepository, unit_of_work
 from app.repositories.admin import (
     AdminBookingRepository, AdminCourseRepository, AdminSessionCriteria, AdminSessionRepository,
@@ -52,6 +53,7 @@ from app.services.core import events
 from app.services.core.audit import record_audit, search_audit, snapshot
 from app.services.core.errors import InvalidInput, InvalidState, NotFound
 from app.services.core.inputs import DEFAULT_PER_PAGE, checked, parse
+from app.services.core.readable import describe_entries
 from app.services.core.ukformat import uk_date, uk_time
 from app.services.realtime import announce
 from app.validation import FieldError
@@ -160,7 +162,8 @@ def session_detail(session_id: int, *, now: datetime | None = None) -> SessionDe
         row=row,
         bookings=AdminBookingRepository().on_session(session_id),
         waitlist=WaitlistRepository().for_session(session_id, include_closed=True),
-        history=search_audit(entity_type="session", entity_id=session_id, per_page=50).items,
+        history=describe_entries(
+            search_audit(entity_type="session", entity_id=session_id, per_page=50).items),
     )
 
 
@@ -574,6 +577,7 @@ def cancel_session(actor_id: int, session_id: int, *, reason: object = None,
                 "was_confirmed": booking.id in confirmed,
                 "refund_due_pence": booking.refund_due_pence, "reason": "session_cancelled",
             })
+            metrics.count_booking(booking_repo.session, "cancelled", booking.seats)
             record_audit(actor_id, "booking.cancel", "booking", booking.reference,
                          before=booking_before, after=snapshot(booking, CANCELLED_FIELDS))
             cancelled.append(booking.reference)

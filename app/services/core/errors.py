@@ -1,13 +1,17 @@
 """Domain errors raised by services and mapped to responses in one place (app.web.errors).
 
-Each carries a stable machine `code`, a sentence for people and the HTTP
-status it stands for, so the web layer never has to guess.
+Each carries a stable machine `code`, a sentence for people, the HTTP
+status it stands for, and its category and severity in the error taxonomy
+(app.monitoring.errors), so the web layer never has to guess.
 """
 from __future__ import annotations
 
 
 class DomainError(Exception):
     code = "error"
+    # Where it sits in the error taxonomy (app.monitoring.errors) and how loud it is.
+    category = "validation"
+    severity = "info"
     status = 400
     message = "Something went wrong with that request."
 
@@ -18,12 +22,14 @@ class DomainError(Exception):
 
 
 class NotFound(DomainError):
+    category, severity = "not_found", "info"
     code = "not_found"
     status = 404
     message = "We could not find that."
 
 
 class InvalidInput(DomainError):
+    category, severity = "validation", "info"
     code = "validation_error"
     status = 422
     message = "Some of the details need correcting."
@@ -32,6 +38,7 @@ class InvalidInput(DomainError):
 class SeatsUnavailable(DomainError):
     """Not enough seats; `code` is sold_out (none left) or insufficient_seats."""
 
+    category, severity = "conflict", "info"
     status = 409
 
     def __init__(self, seats_available: int, seats_requested: int):
@@ -48,36 +55,42 @@ class SeatsUnavailable(DomainError):
 
 
 class SessionNotBookable(DomainError):
+    category, severity = "conflict", "info"
     code = "session_not_bookable"
     status = 409
     message = "This session can no longer be booked."
 
 
 class HoldExpired(DomainError):
+    category, severity = "conflict", "info"
     code = "hold_expired"
     status = 409
     message = "Your seats were held for a limited time and the hold has expired."
 
 
 class InvalidState(DomainError):
+    category, severity = "conflict", "info"
     code = "invalid_state"
     status = 409
     message = "That cannot be done to this booking now."
 
 
 class InvalidToken(DomainError):
+    category, severity = "permission", "warning"
     code = "invalid_token"
     status = 403
     message = "This link is not valid. Please use the link from your confirmation email."
 
 
 class IdempotencyConflict(DomainError):
+    category, severity = "conflict", "info"
     code = "idempotency_key_reused"
     status = 422
     message = "This Idempotency-Key was already used with a different request body."
 
 
 class PaymentUnavailable(DomainError):
+    category, severity = "payment", "warning"
     code = "payment_unavailable"
     status = 503
     message = "Card payments are paused for a moment."

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from app.models import OutboxDelivery, OutboxEvent
+from app.monitoring.tracing import trace_carrier
 from app.repositories.outbox import OutboxRepository
 
 # The events other parts of the system care about.
@@ -43,6 +44,10 @@ PAYMENT_LINK_READY = "PaymentLinkReady"
 SESSION_CHANGED = "SessionChanged"
 SESSION_CANCELLED = "SessionCancelled"
 SESSION_COMPLETED = "SessionCompleted"
+# Staff emailed a message to everyone booked on a session: one event per booking, so each
+# recipient is one outbox delivery; payload {"message_id", "recipient_id", "reference",
+# "session_id", "subject"}.
+SESSION_MESSAGE_SENT = "SessionMessageSent"
 ATTENDANCE_MARKED = "AttendanceMarked"
 CERTIFICATE_ISSUED = "CertificateIssued"
 # payload {"entry_id", "email", "name", "session_id", "offer_url", "expires_at" (ISO 8601 UTC)}.
@@ -116,6 +121,7 @@ def record_event(event_type: str, aggregate_id: str | int, payload: dict | None 
         event_type=event_type,
         aggregate_id=str(aggregate_id),
         payload=payload or {},
+        trace_context=trace_carrier(),
         deliveries=[OutboxDelivery(handler=handler.name)
                     for handler in registry.handlers_for(event_type)],
     )

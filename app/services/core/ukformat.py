@@ -40,3 +40,24 @@ def pounds(pence: int) -> str:
     """'£100.00' (documents and emails always show pence)."""
     whole, rest = divmod(int(pence), 100)
     return f"£{whole:,}.{rest:02d}"
+
+
+def uk_day(value: datetime | date) -> str:
+    """'Tue 8 Dec 2026' (London date for a datetime): short, for alerts and lists."""
+    if isinstance(value, datetime):
+        value = london(value)
+    return f"{value:%a} {value.day} {value:%b %Y}"
+
+
+def uk_moment(value: datetime) -> str:
+    """'Tue 8 Dec 2026, 9:30am' in London time, to the minute."""
+    return f"{uk_day(value)}, {uk_time(value)}"
+
+
+def session_label(course_title: str, starts_at: datetime, town: str | None = None) -> str:
+    """'Emergency First Aid at Work, Tue 8 Dec 2026, Bradford': a course session as
+    an office names it."""
+    parts = [course_title, uk_day(starts_at)]
+    if town:
+        parts.append(town)
+    return ", ".join(parts)

@@ -20,7 +20,7 @@ from app.models import Attendee, Booking, BookingStatus, CourseSession, OutboxEv
 from app.repositories.attendees import AttendeeRepository
 from app.repositories.bookings import BookingRepository
 from app.repositories.recipients import RecipientRepository
-from app.services.core import events, links
+from app.services.core import alerts, events, links
 from app.services.core.provider import Provider
 from app.services.core.ukformat import london, pounds, uk_date, uk_time
 from app.services.documents import booking_ics, booking_receipt_pdf
@@ -406,16 +406,25 @@ def admin_addresses() -> tuple[str, ...]:
 
 @handlers.on(events.ALERT_RAISED, name="email.admin_alert")
 def email_admin_alert(event: OutboxEvent) -> None:
-    """Critical alerts are emailed to the administrators; others wait in the admin pages."""
+    """Critical alerts are emailed to the administrators at once, within the rate
+    limit of app.services.core.alerts.claim_alert_email; others wait in the admin pages."""
     if event.payload.get("severity") != "critical":
         return
     to = admin_addresses()
     if not to:
         log.warning("critical alert %s: no administrator address to email", event.aggregate_id)
         return
-    kind = event.payload.get("kind", "alert")
-    message = event.payload.get("message", "")
-    send_once(f"alert:{event.aggregate_id}", OutgoingEmail(
-        to=to, subject=f"[Critical] {kind}: {message[:80]}", template="admin_alert",
-        context={"kind": kind, "message": message, "raised_at": event.created_at,
+    alert = alerts.claim_alert_email(event.id, int(event.aggregate_id))
+    if alert is None:
+        log.info("critical alert %s: email held back by the rate limit", event.aggregate_id)
+        return
+    send_once(f"alert-email:{event.id}", OutgoingEmail(
+        to=to, subject=f"[Critical] {alert.title}: {_shorten(alert.message, 80)}",
+        template="admin_alert",
+        context={"title": alert.title, "message": alert.message, "count": alert.count,
+                 "first_seen_at": alert.first_seen_at, "last_seen_at": alert.last_seen_at,
                  "admin_url": links.current().admin_link()}))
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"

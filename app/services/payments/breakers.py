@@ -83,6 +83,8 @@ class GatewayOutage(Exception):
     """Raised by a gateway for an outage it detects itself (e.g. the fake provider
     told to fail); trips the breaker like a Stripe connection error."""
 
+    category, severity = "external_service", "error"  # app.monitoring.errors
+
 
 def is_payment_outage(exc: BaseException) -> bool:
     if isinstance(exc, GatewayOutage):

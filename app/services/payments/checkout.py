@@ -26,14 +26,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from app.models import Booking, BookingStatus, Payment, PaymentStatus, Severity, utcnow
+from app.monitoring import metrics
 from app.repositories import unit_of_work
 from app.repositories.payments import PaymentRepository, RefundRepository
 from app.services.bookings.holds import confirm_booking, get_booking, lock_booking
 from app.services.core import events
-from app.services.core.alerts import raise_alert
+from app.services.core.alerts import booking_words, raise_alert
 from app.services.core.errors import HoldExpired, InvalidState, PaymentUnavailable
 from app.services.core.links import Links
 from app.services.core.links import current as current_links
+from app.services.core.ukformat import pounds
 from app.services.payments import refunds, settlement
 from app.services.payments.errors import CardPaymentsPaused
 from app.services.payments.gateway import (
@@ -161,7 +163,7 @@ def start_checkout(reference: str, links: CheckoutLinks, *, now: datetime | None
         log.warning("checkout for %s queued: %s", reference, exc)
         raise CardPaymentsPaused(reference, hold_expires_at) from exc
     except GatewayRejected as exc:
-        _reject(request, str(exc), now)
+        _reject(request, gateway.name, str(exc), now)
         raise PaymentUnavailable("We could not start the card payment. Please try again, "
                                  "or call us to pay another way.") from exc
     _store_session(request.payment_id, session, announce_link=announce_link)
@@ -173,6 +175,7 @@ def _store_session(payment_id: int, session: CheckoutSession, *, announce_link: 
         payment = PaymentRepository().get_fresh(payment_id)
         payment.provider_checkout_id = session.id
         payment.checkout_url = session.url
+        metrics.count_payment(PaymentRepository().session, payment.provider, "checkout_created")
         if announce_link:
             booking = payment.booking
             events.record_event(events.PAYMENT_LINK_READY, booking.reference, {
@@ -183,13 +186,17 @@ def _store_session(payment_id: int, session: CheckoutSession, *, announce_link: 
             })
 
 
-def _reject(request: CheckoutRequest, error: str, now: datetime) -> None:
+def _reject(request: CheckoutRequest, provider: str, error: str, now: datetime) -> None:
     with unit_of_work():
-        PaymentRepository().mark_status_if_pending(request.payment_id, PaymentStatus.FAILED, now)
+        payments = PaymentRepository()
+        if payments.mark_status_if_pending(request.payment_id, PaymentStatus.FAILED, now):
+            metrics.count_payment(payments.session, provider, "failed")
+        booking = get_booking(request.booking_reference)
+        amount = pounds(request.unit_amount_pence * request.quantity)
         raise_alert("payments.checkout_rejected",
-                    f"Stripe refused to create a checkout for booking "
-                    f"{request.booking_reference}: {error}",
-                    severity=Severity.CRITICAL, dedupe_key=f"checkout-rejected:{request.payment_id}")
+                    f"Stripe refused to take a card payment of {amount} from "
+                    f"{booking_words(booking)}: {error}",
+                    severity=Severity.CRITICAL, subject=f"payment:{request.payment_id}")
 
 
 # -- following a payment ------------------------------------------------------------------------

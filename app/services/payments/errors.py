@@ -21,6 +21,7 @@ class CardPaymentsPaused(PaymentUnavailable):
 
 
 class InvalidWebhookSignature(DomainError):
+    category, severity = "auth", "warning"
     code = "invalid_signature"
     status = 400
     message = "The Stripe-Signature header is missing, wrong or too old."
@@ -28,6 +29,8 @@ class InvalidWebhookSignature(DomainError):
 
 class WebhooksPaused(DomainError):
     """The webhook breaker is open (our database is failing): Stripe will retry."""
+
+    category, severity = "database", "error"
 
     code = "webhooks_paused"
     status = 503

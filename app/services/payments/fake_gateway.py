@@ -22,6 +22,7 @@ import json
 import time
 from collections.abc import Mapping
 
+from app.monitoring.tracing import traced
 from app.services.payments.breakers import (
     Breakers, CircuitBreakerError, ConcurrentCircuitBreaker, GatewayOutage,
 )
@@ -74,6 +75,7 @@ class FakeGateway:
         self.simulate_outage = False
 
     # -- PaymentGateway --------------------------------------------------------------------
+    @traced("payments.create_checkout", attributes={"payment.provider": "fake"})
     def create_checkout(self, request: CheckoutRequest) -> CheckoutSession:
         checkout_id = "cs_fake_" + _digest(self._secret, "checkout", request.idempotency_key)[:32]
         return self._call(self._breakers.payments, lambda: CheckoutSession(
@@ -88,6 +90,8 @@ class FakeGateway:
             expires_at=request.expires_at,
         ))
 
+    @traced("payments.retrieve_checkout", attributes={"payment.provider": "fake"},
+            arguments={"payment.checkout_id": "checkout_id"})
     def retrieve_checkout(self, checkout_id: str) -> CheckoutSession:
         """The fake keeps no state of its own: what happened at its page arrives as
         events, so a server-side read only ever sees an open, unpaid session."""
@@ -95,6 +99,7 @@ class FakeGateway:
             id=checkout_id, url=FAKE_CHECKOUT_PATH + checkout_id, status="open",
             payment_status="unpaid"))
 
+    @traced("payments.create_refund", attributes={"payment.provider": "fake"})
     def create_refund(self, request: RefundRequest) -> RefundResult:
         refund_id = "re_fake_" + _digest(self._secret, "refund", request.idempotency_key)[:24]
         return self._call(self._breakers.refunds, lambda: RefundResult(

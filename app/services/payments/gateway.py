@@ -19,10 +19,14 @@ from typing import Any, Mapping, Protocol
 class GatewayError(Exception):
     """A gateway call did not do what was asked."""
 
+    category, severity = "payment", "error"  # in the error taxonomy (app.monitoring.errors)
+
 
 class GatewayUnavailable(GatewayError):
     """The provider could not be reached or answered with an outage (timeout,
     connection error, 5xx, rate limit), or its breaker is open. Retry later."""
+
+    category, severity = "external_service", "error"
 
     def __init__(self, message: str, *, breaker_open: bool = False):
         super().__init__(message)
@@ -32,6 +36,8 @@ class GatewayUnavailable(GatewayError):
 class GatewayRejected(GatewayError):
     """The provider refused the request for good (card declined, invalid request,
     idempotency key reused with other parameters). Retrying will not help."""
+
+    category, severity = "payment", "warning"
 
     def __init__(self, message: str, *, code: str | None = None):
         super().__init__(message)

@@ -14,6 +14,7 @@ from datetime import datetime
 from functools import partial
 
 from app.models import Booking, BookingStatus, Payment, PaymentStatus, utcnow
+from app.monitoring import metrics
 from app.repositories import unit_of_work
 from app.repositories.payments import PaymentRepository
 from app.services.bookings.holds import BookingPolicy, confirm_booking, hold_seats, lock_booking
@@ -37,9 +38,11 @@ def _confirm_paid(booking: Booking, method: str, note: str, now: datetime) -> Bo
     if not)."""
     if booking.status == BookingStatus.CONFIRMED:
         raise InvalidState("This booking is already confirmed.")
-    PaymentRepository().add(Payment(
+    payments = PaymentRepository()
+    payments.add(Payment(
         booking_id=booking.id, provider=method, amount_pence=booking.amount_pence,
         currency=CURRENCY, status=PaymentStatus.SUCCEEDED, paid_at=now))
+    metrics.count_payment(payments.session, method, "succeeded")
     text = OFFLINE_METHODS[method] + (f": {note}" if note else "")
     return confirm_booking(booking.reference, now=now, payment_note=text)
 

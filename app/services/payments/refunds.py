@@ -45,14 +45,16 @@ from functools import partial
 from app.models import (
     Booking, BookingStatus, OutboxEvent, Payment, Refund, RefundStatus, Severity, utcnow,
 )
+from app.monitoring import metrics
 from app.repositories import SessionRepository, unit_of_work
 from app.repositories.payments import PaymentRepository, RefundRepository
 from app.services.bookings.holds import get_booking, lock_booking
 from app.services.bookings.manage import Actor
 from app.services.core import events
-from app.services.core.alerts import raise_alert
+from app.services.core.alerts import booking_words, raise_alert
 from app.services.core.audit import record_audit
 from app.services.core.errors import InvalidInput, InvalidState
+from app.services.core.ukformat import pounds
 from app.services.payments.gateway import (
     GatewayRejected, GatewayUnavailable, RefundRequest, RefundResult,
 )
@@ -119,10 +121,12 @@ def create_refund_row(booking: Booking, payment: Payment | None, amount_pence: i
             idempotency_key=key, requested_by_id=requested_by_id,
             last_error="No card payment to refund through the provider: pay it back by "
                        "bank transfer."))
+        metrics.count_refund(repo.session, "manual")
         raise_alert("payments.refund_needs_admin",
-                    f"Booking {booking.reference} is owed {amount_pence} pence but has no card "
-                    "payment to refund. Please pay it back by bank transfer.",
-                    severity=Severity.WARNING, dedupe_key=f"refund-needs-admin:{refund.id}")
+                    f"Refund of {pounds(amount_pence)} owed to {booking_words(booking)}. "
+                    "There is no card payment to refund it to: please pay it back by bank "
+                    "transfer.",
+                    severity=Severity.WARNING, subject=f"refund:{refund.id}")
         return refund
     available = PaymentRepository().refundable_pence(payment)
     if available <= 0:
@@ -183,28 +187,32 @@ def attempt_refund(refund_id: int, *, now: datetime | None = None) -> RefundAtte
 
 def _retry_later(refund: Refund, error: str, now: datetime) -> None:
     with unit_of_work():
-        refund = RefundRepository().get_fresh(refund.id)
+        repo = RefundRepository()
+        refund = repo.get_fresh(refund.id)
         refund.next_attempt_at = now + backoff(refund.attempts)
         refund.last_error = error
+        metrics.count_refund(repo.session, "retry_later")
         log.warning("refund %s for %s: attempt %d failed, retrying at %s: %s", refund.id,
                     refund.booking.reference, refund.attempts, refund.next_attempt_at, error)
         if refund.attempts >= ALERT_AFTER_ATTEMPTS:
             raise_alert("payments.refund_delayed",
-                        f"Refund {refund.id} of {refund.amount_pence} pence for booking "
-                        f"{refund.booking.reference} has failed {refund.attempts} times "
+                        f"Refund of {pounds(refund.amount_pence)} owed to "
+                        f"{booking_words(refund.booking)} has failed {refund.attempts} times "
                         f"({error}). It stays queued and is retried automatically.",
-                        severity=Severity.WARNING, dedupe_key=f"refund-delayed:{refund.id}")
+                        severity=Severity.WARNING, subject=f"refund:{refund.id}")
 
 
 def _fail(refund: Refund, error: str, now: datetime) -> None:
     with unit_of_work():
-        if RefundRepository().mark_status(refund.id, RefundStatus.FAILED, now, last_error=error,
-                                          next_attempt_at=None):
+        repo = RefundRepository()
+        if repo.mark_status(refund.id, RefundStatus.FAILED, now, last_error=error,
+                            next_attempt_at=None):
+            metrics.count_refund(repo.session, "failed")
             raise_alert("payments.refund_failed",
-                        f"Refund {refund.id} of {refund.amount_pence} pence for booking "
-                        f"{refund.booking.reference} failed for good: {error} Please refund "
-                        "the customer another way.",
-                        severity=Severity.CRITICAL, dedupe_key=f"refund-failed:{refund.id}")
+                        f"Refund of {pounds(refund.amount_pence)} owed to "
+                        f"{booking_words(refund.booking)} failed for good: {error} Please "
+                        "refund the customer another way.",
+                        severity=Severity.CRITICAL, subject=f"refund:{refund.id}")
     RefundRepository().refresh(refund)
 
 
@@ -219,14 +227,18 @@ def record_provider_result(refund: Refund, result: RefundResult, now: datetime) 
         if repo.mark_status(refund.id, RefundStatus.SUCCEEDED, now, next_attempt_at=None,
                             last_error=None,
                             from_statuses=(RefundStatus.PENDING, RefundStatus.FAILED)):
+            metrics.count_refund(repo.session, "succeeded")
             _announce_refund(refund)
     elif result.status in ("failed", "canceled"):
         if repo.mark_status(refund.id, RefundStatus.FAILED, now, next_attempt_at=None,
                             last_error=f"The provider reports the refund {result.status}."):
+            metrics.count_refund(repo.session, "failed")
+            what = "cancelled" if result.status == "canceled" else result.status
             raise_alert("payments.refund_failed",
-                        f"Refund {refund.id} for booking {refund.booking.reference} was "
-                        f"{result.status} by the provider. Please refund the customer another way.",
-                        severity=Severity.CRITICAL, dedupe_key=f"refund-failed:{refund.id}")
+                        f"Refund of {pounds(refund.amount_pence)} owed to "
+                        f"{booking_words(refund.booking)} was {what} by Stripe. Please refund "
+                        "the customer another way.",
+                        severity=Severity.CRITICAL, subject=f"refund:{refund.id}")
     else:  # pending / requires_action: the provider will send refund.updated
         repo.mark_status(refund.id, RefundStatus.PENDING, now, next_attempt_at=None)
     repo.flush()

@@ -19,7 +19,7 @@ from datetime import datetime
 from app.models import Severity
 from app.services.bookings.holds import BookingPolicy
 from app.services.core.installed import Installed
-from app.services.payments.breakers import STATE_OPEN, Breakers
+from app.services.payments.breakers import STATE_CLOSED, STATE_OPEN, Breakers
 from app.services.payments.fake_gateway import FakeGateway
 from app.services.payments.gateway import PaymentGateway
 
@@ -90,18 +90,28 @@ def breaker_states() -> dict[str, str]:
 
 
 def _alert_on_breaker_change(name: str, old: str, new: str, opened_at: datetime | None) -> None:
-    """Listener side effect (run outside the breaker's lock): an admin alert when a
-    breaker opens, one per opening even when several processes notice it."""
-    if new != STATE_OPEN:
-        return
-    from app.services.core.alerts import raise_alert
+    """Listener side effect (run outside the breaker's lock): the breaker rule's
+    alert is raised as soon as a breaker opens (one open alert per breaker, however
+    many processes notice) and resolved when a trial call closes it again."""
+    from app.services.core.alerts import raise_alert, resolve_alert
 
-    what = {"payments": "Card payments (Stripe Checkout) are failing",
-            "refunds": "Refunds through Stripe are failing",
-            "webhooks": "Stripe webhook events cannot be applied (database errors)"}.get(name, name)
-    stamp = int(opened_at.timestamp()) if opened_at else 0
-    raise_alert("payments.breaker_open",
-                f"{what}: the {name} circuit breaker opened. Calls fail fast until it "
-                "half-opens and a trial call succeeds. Bookings keep their held seats; "
-                "queued refunds and payment links are retried.",
-                severity=Severity.CRITICAL, dedupe_key=f"breaker-open:{name}:{stamp}")
+    if new == STATE_OPEN:
+        raise_alert(BREAKER_ALERT_KIND, breaker_open_message(name), severity=Severity.CRITICAL,
+                    subject=name)
+    elif new == STATE_CLOSED and old:
+        resolve_alert(BREAKER_ALERT_KIND, name)
+
+
+BREAKER_ALERT_KIND = "payments.breaker_open"
+
+_BREAKER_WHAT = {
+    "payments": "Card payments (Stripe Checkout) are failing",
+    "refunds": "Refunds through Stripe are failing",
+    "webhooks": "Stripe payment confirmations cannot be saved (database errors)",
+}
+
+
+def breaker_open_message(name: str) -> str:
+    what = _BREAKER_WHAT.get(name, f"Calls to {name} are failing")
+    return (f"{what}, so they are paused for now and retried automatically. Bookings keep "
+            "their held seats; queued refunds and payment links go out once it recovers.")

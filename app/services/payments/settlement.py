@@ -31,12 +31,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from app.models import Booking, BookingStatus, Payment, PaymentStatus, Severity, WebhookStatus
+from app.monitoring import metrics
 from app.repositories.payments import PaymentRepository, WebhookEventRepository
 from app.services.bookings.holds import confirm_booking, lock_booking
 from app.services.bookings.manage import Actor, cancel_booking
 from app.services.core import events
-from app.services.core.alerts import raise_alert
+from app.services.core.alerts import booking_words, raise_alert
 from app.services.core.errors import InvalidState, SeatsUnavailable
+from app.services.core.ukformat import pounds
 from app.services.payments import refunds
 from app.services.payments.gateway import CheckoutSession
 from app.services.payments.runtime import runtime
@@ -89,11 +91,13 @@ def _lock(payment: Payment, session: CheckoutSession) -> Booking:
 def _unknown(session: CheckoutSession, what: str) -> Settlement:
     log.error("checkout session %s (%s) matches no payment of ours", session.id, what)
     if session.is_paid:
+        amount = (f"of {pounds(session.amount_total)} " if session.amount_total is not None
+                  else "")
         raise_alert("payments.unknown_checkout",
-                    f"Stripe reports a paid checkout {session.id} (client reference "
-                    f"{session.client_reference_id!r}) that matches no booking. Please check "
-                    "it in the Stripe dashboard and refund it if needed.",
-                    severity=Severity.CRITICAL, dedupe_key=f"unknown-checkout:{session.id}")
+                    f"Stripe took a card payment {amount}that matches no booking of ours. "
+                    f"Please find checkout {session.id} in the Stripe dashboard and refund it "
+                    "if needed.",
+                    severity=Severity.CRITICAL, subject=f"checkout:{session.id}")
     return Settlement("unknown_payment", note=f"no payment for checkout {session.id}")
 
 
@@ -107,6 +111,7 @@ def settle_paid_checkout(session: CheckoutSession, now: datetime) -> Settlement:
     payments = PaymentRepository()
     if not payments.mark_succeeded(payment.id, payment_intent=session.payment_intent, now=now):
         return Settlement("already_settled")
+    metrics.count_payment(payments.session, payment.provider, "succeeded")
     payments.refresh(payment)
     settlement = _confirm_or_refund(booking, payment, now)
     if payment.provider_payment_id:
@@ -130,9 +135,9 @@ def _confirm_or_refund(booking: Booking, payment: Payment, now: datetime) -> Set
 
 
 _UNKEPT_MESSAGES = {
-    refunds.REASON_LATE_PAYMENT: "was paid after its hold expired and the seats had gone",
-    refunds.REASON_BOOKING_CLOSED: "was paid after the booking was cancelled or closed",
-    refunds.REASON_DUPLICATE: "was paid twice",
+    refunds.REASON_LATE_PAYMENT: "arrived after the hold expired and the seats had gone",
+    refunds.REASON_BOOKING_CLOSED: "arrived after the booking was cancelled or closed",
+    refunds.REASON_DUPLICATE: "was a second payment for a booking already paid",
 }
 
 
@@ -140,11 +145,13 @@ def _refund_unkept(booking: Booking, payment: Payment, reason: str, now: datetim
     """Money we cannot keep goes back in full, the customer is told, an admin alerted."""
     refund = refunds.create_refund_row(booking, payment, payment.amount_pence, reason=reason,
                                        purpose=f"unkept-{payment.id}", now=now)
+    metrics.count_payment(PaymentRepository().session, payment.provider, "late_refunded")
     course_session = booking.session
     if reason == refunds.REASON_LATE_PAYMENT:
         if booking.status in (BookingStatus.HELD, BookingStatus.EXPIRED):
             booking.status = BookingStatus.REFUNDED
             booking.hold_expires_at = None
+            metrics.count_booking(PaymentRepository().session, "refunded", booking.seats)
         events.record_event(events.LATE_PAYMENT_REFUNDED, booking.reference, {
             "reference": booking.reference, "refund_id": refund.id,
             "amount_pence": refund.amount_pence, "reason": "seats_gone",
@@ -153,10 +160,10 @@ def _refund_unkept(booking: Booking, payment: Payment, reason: str, now: datetim
             "starts_at": course_session.starts_at.isoformat(),
         })
     raise_alert("payments.payment_refunded_automatically",
-                f"Booking {booking.reference} {_UNKEPT_MESSAGES[reason]}; its payment of "
-                f"{payment.amount_pence} pence is being refunded automatically "
-                f"(refund {refund.id}).",
-                severity=Severity.WARNING, dedupe_key=f"unkept-payment:{payment.id}")
+                f"A card payment of {pounds(payment.amount_pence)} from {booking_words(booking)} "
+                f"{_UNKEPT_MESSAGES[reason]}. It is being refunded in full automatically and "
+                "the customer has been told.",
+                severity=Severity.WARNING, subject=f"payment:{payment.id}")
     log.warning("booking %s %s: refunding payment %s", booking.reference,
                 _UNKEPT_MESSAGES[reason], payment.id)
     return Settlement(f"refunded_{reason}", refund_ids=[refund.id])
@@ -183,6 +190,7 @@ def settle_failed_async(session: CheckoutSession, now: datetime) -> Settlement:
     booking = _lock(payment, session)
     if not PaymentRepository().mark_status_if_pending(payment.id, PaymentStatus.FAILED, now):
         return Settlement("already_settled")
+    metrics.count_payment(PaymentRepository().session, payment.provider, "failed")
     events.record_event(events.PAYMENT_FAILED, booking.reference, {
         "reference": booking.reference, "amount_pence": payment.amount_pence,
         "reason": "Your bank did not complete the payment.",

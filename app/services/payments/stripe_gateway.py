@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import stripe
 
+from app.monitoring.tracing import traced
 from app.services.payments.breakers import Breakers, CircuitBreakerError, ConcurrentCircuitBreaker
 from app.services.payments.gateway import (
     CheckoutRequest, CheckoutSession, GatewayRejected, GatewayUnavailable, RefundRequest,
@@ -94,17 +95,21 @@ class StripeGateway:
         self._breakers = breakers
         self._client = client or build_client(settings)
 
+    @traced("payments.create_checkout", attributes={"payment.provider": "stripe"})
     def create_checkout(self, request: CheckoutRequest) -> CheckoutSession:
         session = self._call(self._breakers.payments, self._client.v1.checkout.sessions.create,
                              params=checkout_params(request),
                              options={"idempotency_key": request.idempotency_key})
         return CheckoutSession.from_stripe(session.to_dict())
 
+    @traced("payments.retrieve_checkout", attributes={"payment.provider": "stripe"},
+            arguments={"payment.checkout_id": "checkout_id"})
     def retrieve_checkout(self, checkout_id: str) -> CheckoutSession:
         session = self._call(self._breakers.payments, self._client.v1.checkout.sessions.retrieve,
                              checkout_id)
         return CheckoutSession.from_stripe(session.to_dict())
 
+    @traced("payments.create_refund", attributes={"payment.provider": "stripe"})
     def create_refund(self, request: RefundRequest) -> RefundResult:
         refund = self._call(self._breakers.refunds, self._client.v1.refunds.create, params={
             "payment_intent": request.payment_intent,

@@ -41,31 +41,34 @@ import os
 import queue
 import re
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from app.models import Severity, utcnow
+from app.models import SessionStatus, Severity, utcnow
+from app.monitoring import metrics
 from app.repositories import BookingRepository, SessionRepository
 from app.repositories.availability import AvailabilityRepository, SeatRow
 from app.repositories.base import release_session
 from app.services.core import alerts
 from app.services.core.errors import InvalidInput
 from app.services.core.installed import Installed
+from app.services.core.ukformat import session_label
 from app.services.realtime import pg_notify
-from app.services.realtime.hub import Rooms, SubscriberRegistry, Subscription, Target
+from app.services.realtime.hub import (
+    ChangedIds, Rooms, SubscriberRegistry, Subscription, Target, format_changed, parse_changed,
+)
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "seats_changed"
 MAX_ROOM_SESSIONS = 100
 MAX_DB_ID = 2**31 - 1
-LONDON = ZoneInfo("Europe/London")
 _PENDING = "realtime.pending"    # ids to publish after commit (local, Redis)
 _NOTIFIED = "realtime.notified"  # ids already pg_notify'd in this transaction
 _SESSION_ID = re.compile(r"[0-9]{1,10}")
@@ -172,29 +175,48 @@ def announce_seats_changed(session_id: int) -> None:
         notified = session.info.setdefault(_NOTIFIED, set())
         if session_id not in notified:
             notified.add(session_id)
-            pg_notify.notify(session, CHANNEL, str(session_id))
+            # NOTIFY cannot carry the commit's own time: this is the moment of the
+            # announcement, which services make last before committing.
+            pg_notify.notify(session, CHANNEL, format_changed([session_id], time.time()))
     else:
         session.info.setdefault(_PENDING, set()).add(session_id)
 
 
-def _alert_on_low_availability(session_id: int, threshold: int) -> None:
+AVAILABILITY_KINDS = ("low_availability", "fully_booked")
+
+
+def availability_alert(session_id: int, threshold: int,
+                       now: datetime | None = None) -> tuple[str | None, str]:
+    """Which availability alert a session deserves now: ("fully_booked", message),
+    ("low_availability", message), or (None, "") when it has seats to spare, has
+    started, was cancelled or is gone."""
+    now = now or utcnow()
     course_session = SessionRepository().get(session_id)
-    if course_session is None:
-        return
-    taken = BookingRepository().seats_taken(session_id, utcnow())
+    if (course_session is None or course_session.starts_at <= now
+            or course_session.status != SessionStatus.SCHEDULED):
+        return None, ""
+    taken = BookingRepository().seats_taken(session_id, now)
     available = max(0, course_session.capacity - taken)
     if available > threshold:
-        return
-    when = course_session.starts_at.astimezone(LONDON)
-    what = f"{course_session.course.title} on {when:%a} {when.day} {when:%B %Y} (session {session_id})"
+        return None, ""
+    what = session_label(course_session.course.title, course_session.starts_at,
+                         course_session.venue.town)
     if available == 0:
-        alerts.raise_alert("fully_booked", f"{what} is fully booked.", severity=Severity.INFO,
-                           dedupe_key=f"low-availability:{session_id}:0")
-    else:
-        seats = "1 seat" if available == 1 else f"{available} seats"
-        alerts.raise_alert("low_availability", f"Only {seats} left on {what}.",
-                           severity=Severity.INFO,
-                           dedupe_key=f"low-availability:{session_id}:{threshold}")
+        return "fully_booked", f"{what} is fully booked ({course_session.capacity} seats)."
+    seats = "1 seat" if available == 1 else f"{available} seats"
+    return "low_availability", f"Only {seats} left of {course_session.capacity} on {what}."
+
+
+def _alert_on_low_availability(session_id: int, threshold: int) -> None:
+    """Raise the availability alert this session deserves (one per session while
+    open, its count and message following the seats) and resolve the other."""
+    kind, message = availability_alert(session_id, threshold)
+    subject = f"session:{session_id}"
+    for other in AVAILABILITY_KINDS:
+        if other != kind:
+            alerts.resolve_alert(other, subject)
+    if kind is not None:
+        alerts.raise_alert(kind, message, severity=Severity.INFO, subject=subject)
 
 
 def _is_postgres(session) -> bool:
@@ -215,7 +237,7 @@ def _after_commit(session: Session) -> None:
     if pending:
         live = _live()
         if live is not None:
-            live.transport.publish(pending)
+            live.transport.publish(pending, committed_at=time.time())
 
 
 @event.listens_for(Session, "after_rollback")
@@ -239,7 +261,7 @@ class Transport(Protocol):
 
     in_transaction: bool  # True: announce with pg_notify; False: publish after commit
 
-    def publish(self, session_ids: set[int]) -> None: ...
+    def publish(self, session_ids: set[int], committed_at: float | None = None) -> None: ...
     def start(self, deliver: Deliver) -> None: ...
     def stop(self) -> None: ...
 
@@ -252,9 +274,9 @@ class LocalTransport:
     def __init__(self):
         self._deliver: Deliver | None = None
 
-    def publish(self, session_ids: set[int]) -> None:
+    def publish(self, session_ids: set[int], committed_at: float | None = None) -> None:
         if self._deliver is not None:
-            self._deliver(set(session_ids))
+            self._deliver(ChangedIds(session_ids, committed_at))
 
     def start(self, deliver: Deliver) -> None:
         self._deliver = deliver
@@ -272,12 +294,12 @@ class PostgresTransport:
         self._conninfo = pg_notify.conninfo_from_url(database_url)
         self.listener: pg_notify.PostgresListener | None = None
 
-    def publish(self, session_ids: set[int]) -> None:
+    def publish(self, session_ids: set[int], committed_at: float | None = None) -> None:
         """Nothing to do: the NOTIFYs went out with the commit."""
 
     def start(self, deliver: Deliver) -> None:
         def on_payload(payload: str) -> None:
-            ids = {int(p) for p in payload.split(",") if p.strip().isdigit()}
+            ids = parse_changed(payload)
             if ids:
                 deliver(ids)
 
@@ -338,6 +360,7 @@ class LiveAvailability:
         self._thread: threading.Thread | None = None
         self._expiries: list[tuple[datetime, int]] = []  # heap of (hold expiry, session id)
         self.broadcasts = 0  # batches broadcast, for tests and metrics
+        self._commit_times: list[float] = []  # of the changes in the batch being broadcast
 
     # -- life cycle ------------------------------------------------------------------
     def ensure_started(self) -> None:
@@ -350,6 +373,11 @@ class LiveAvailability:
             self._thread.start()
             self.transport.start(self._inbox.put)
             self._started_pid = os.getpid()
+
+    @property
+    def is_running(self) -> bool:
+        """Whether this process started the dispatcher and the transport's listener."""
+        return self._started_pid == os.getpid()
 
     def stop(self) -> None:
         with self._lock:
@@ -395,11 +423,13 @@ class LiveAvailability:
                 try:
                     self._broadcast(ids, resync)
                 except Exception:  # the database may be down: the next change retries
+                    metrics.REALTIME_DROPPED.labels(reason="broadcast_failed").inc()
                     log.exception("realtime broadcast failed")
 
     def _next_batch(self) -> tuple[set[int], bool]:
         ids: set[int] = set()
         resync = False
+        self._commit_times = []
         try:
             item = self._inbox.get(timeout=self._wait_seconds())
         except queue.Empty:
@@ -409,6 +439,8 @@ class LiveAvailability:
                 resync = True
             else:
                 ids |= item
+                if getattr(item, "committed_at", None) is not None:
+                    self._commit_times.append(item.committed_at)
             try:
                 item = self._inbox.get_nowait()
             except queue.Empty:
@@ -428,6 +460,10 @@ class LiveAvailability:
         self._schedule_expiries(states)
         self.broadcasts += 1
         self.registry.publish(items)
+        queued_at = time.time()
+        for committed_at in self._commit_times:
+            metrics.REALTIME_BROADCAST.observe(max(0.0, queued_at - committed_at))
+        self._commit_times = []
 
     def _watched_states(self, now: datetime) -> list[SeatState]:
         session_ids, slugs, everything = self.registry.watched()

@@ -1,6 +1,7 @@
 """Subscribers to live seat counts: rooms, bounded per-connection queues, fan-out.
 
-Pure Python, no database and no Flask: `app.services.realtime.announce` feeds it
+Pure Python, no database and no Flask (it counts into app.monitoring.metrics,
+which needs neither): `app.services.realtime.announce` feeds it
 rendered fragments, the WebSocket route drains one `Subscription` per
 connection on that connection's own thread.
 
@@ -21,11 +22,45 @@ gets a fresh snapshot.
 """
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
+
+from app.monitoring import metrics
+
+
+class ChangedIds(frozenset):
+    """Session ids that changed, with when (epoch seconds) the change committed, so
+    the hub can time commit -> fragment queued (realtime_broadcast_seconds)."""
+
+    committed_at: float | None = None
+
+    def __new__(cls, ids: Iterable[int], committed_at: float | None = None):
+        changed = super().__new__(cls, ids)
+        changed.committed_at = committed_at
+        return changed
+
+
+def format_changed(session_ids: Iterable[int], committed_at: float | None = None) -> str:
+    """A transport message: ``"3,5"`` or ``"3,5@1712345678.123456"``."""
+    ids = ",".join(str(i) for i in sorted(session_ids))
+    return ids if committed_at is None else f"{ids}@{committed_at:.6f}"
+
+
+def parse_changed(payload: str) -> ChangedIds:
+    """`format_changed`'s message back; anything that is not an id is ignored."""
+    ids_part, _, stamp = payload.partition("@")
+    ids = {int(p) for p in ids_part.split(",") if p.strip().isdigit()}
+    try:
+        committed_at = float(stamp) if stamp else None
+    except ValueError:
+        committed_at = None
+    if committed_at is not None and not math.isfinite(committed_at):
+        committed_at = None
+    return ChangedIds(ids, committed_at)
 
 
 @dataclass(frozen=True)
@@ -103,6 +138,7 @@ class Subscription:
                 return
             self.drop_reason = reason
             self._pending.clear()
+        metrics.REALTIME_DROPPED.labels(reason=reason.replace(" ", "_")).inc()
         if self._on_drop is not None:
             try:
                 self._on_drop(reason)

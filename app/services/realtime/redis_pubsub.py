@@ -14,6 +14,9 @@ import random
 import threading
 from collections.abc import Callable
 
+from app.monitoring import metrics
+from app.services.realtime.hub import format_changed, parse_changed
+
 log = logging.getLogger(__name__)
 
 
@@ -35,10 +38,11 @@ class RedisTransport:
         self._thread: threading.Thread | None = None
         self.connected = threading.Event()
 
-    def publish(self, session_ids: set[int]) -> None:
+    def publish(self, session_ids: set[int], committed_at: float | None = None) -> None:
         try:
-            self._client.publish(self._channel, ",".join(str(i) for i in sorted(session_ids)))
+            self._client.publish(self._channel, format_changed(session_ids, committed_at))
         except self._errors as exc:
+            metrics.REALTIME_DROPPED.labels(reason="publish_failed").inc()
             log.warning("realtime: Redis publish failed (%s)", exc.__class__.__name__)
 
     def start(self, deliver: Callable[[object], None]) -> None:
@@ -68,7 +72,7 @@ class RedisTransport:
                     if message and message.get("type") == "message":
                         data = message["data"]
                         data = data.decode() if isinstance(data, bytes) else str(data)
-                        ids = {int(p) for p in data.split(",") if p.strip().isdigit()}
+                        ids = parse_changed(data)
                         if ids:
                             deliver(ids)
             except self._errors as exc:

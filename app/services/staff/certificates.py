@@ -10,8 +10,9 @@ from __future__ import annotations
 import calendar
 import re
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 
@@ -26,6 +27,8 @@ from app.services.documents import certificate_pdf
 # No 0/O, 1/I/L: numbers are read out over the phone and typed from paper.
 NUMBER_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 NUMBER_PATTERN = re.compile(r"^RFT-\d{4}-[A-Z0-9]{6}$")
+# How far ahead the office's list of certificates due to expire looks.
+EXPIRING_WITHIN_DAYS = 90
 # Shown instead of a name removed under the retention policy (see app.services.background.retention).
 REMOVED_NAME = "[removed]"
 
@@ -121,6 +124,17 @@ def verify_certificate(number: object, *, today: date | None = None) -> Certific
         number=cleaned, status=status, holder_name=attendee.full_name,
         course_title=attendee.booking.session.course.title,
         issued_on=attendee.certificate_issued_on, expires_on=attendee.certificate_expires_on)
+
+
+def certificates_due_to_expire(*, today: date | None = None,
+                               within_days: int = EXPIRING_WITHIN_DAYS) -> Iterator:
+    """Certificates expiring from `today` to `within_days` later (both included, UK
+    days), soonest first, with the booking's contact, for the office to offer
+    requalification. Streamed rows; names removed under the retention policy are
+    left out (there is nobody left to contact)."""
+    today = today or london(utcnow()).date()
+    return AttendeeRepository().stream_certificates_expiring(
+        today, today + timedelta(days=within_days), excluding_name=REMOVED_NAME)
 
 
 def certificate_document(attendee: Attendee) -> bytes:

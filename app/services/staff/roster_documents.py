@@ -1,5 +1,8 @@
-"""Session rosters for trainers, as PDF and CSV."""
+"""Session rosters for trainers, as PDF and CSV, and the attendee list the
+office downloads."""
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 from app.models import CourseSession
 from app.repositories.attendees import AttendeeRepository
@@ -39,3 +42,11 @@ def session_roster_pdf(session_id: int) -> bytes:
 def session_roster_csv(session_id: int) -> str:
     _session(session_id)
     return roster_csv(roster_lines(session_id))
+
+
+def attendee_list(session_id: int) -> tuple[CourseSession, Iterator]:
+    """A session and its attendees (confirmed bookings, one row per seat, in
+    roster order: name, email, attendance, the booking's reference and contact),
+    streamed. NotFound for an unknown session, before anything is streamed."""
+    course_session = _session(session_id)
+    return course_session, AttendeeRepository().stream_roster_rows(session_id)

@@ -10,6 +10,10 @@
     waitlist   /admin/waiting-lists...      offers and removals
     events     /admin/events...             dead-lettered outbox deliveries, replay
     activity   /admin/activity, /alerts     audit feed and alerts
+    monitoring /admin/monitoring            health, traffic, backlog, database performance
+    analytics  /admin/analytics             figures for a date range, charts, refresh now
+    session_messages /admin/sessions/<id>/message...  email everyone booked on a session
+    exports    /admin/exports/..., /admin/sessions/<id>/attendees.csv   CSV downloads
 
 Every route is decorated with `admin_required` (anonymous: sign in; trainer:
 403). Routes are thin: parse the request, call one service function (which
@@ -18,8 +22,12 @@ the filter form and the pagination links ask for the table fragment with
 hx-get and push the URL, and the response varies on HX-Request.
 """
 from app.web.admin import (  # noqa: F401  (each module adds its routes to bp)
-    activity, bookings, courses, dashboard, events, sessions, trainers, venues, waitlist,
+    activity, bookings, courses, dashboard, events, monitoring, sessions, trainers, venues,
+    waitlist,
 )
+from app.web.admin import session_messages  # noqa: F401  (email a session's attendees)
+from app.web.admin import exports  # noqa: F401  (CSV downloads)
+from app.web.admin import analytics  # noqa: F401  (figures, charts)
 from app.web.admin.blueprint import bp
 
 __all__ = ["bp"]

@@ -34,13 +34,25 @@ def alerts():
 @bp.post("/alerts/<int:alert_id>/acknowledge")
 @admin_required
 def alert_acknowledge(alert_id: int):
+    return _alert_action(activity_service.acknowledge_alert, alert_id, "Alert acknowledged.")
+
+
+@bp.post("/alerts/<int:alert_id>/resolve")
+@admin_required
+def alert_resolve(alert_id: int):
+    return _alert_action(activity_service.resolve_alert, alert_id, "Alert resolved.")
+
+
+def _alert_action(action, alert_id: int, done: str):
     if CsrfForm().validate_on_submit():
         try:
-            activity_service.acknowledge_alert(actor_id(), alert_id)
+            action(actor_id(), alert_id)
         except DomainError as exc:
             flash_error(exc.message)
         else:
-            flash_success("Alert acknowledged.")
+            flash_success(done)
+    else:
+        flash_error("This form has expired. Please try again.")
     return see_other(request.form.get("next_url") if _is_local(request.form.get("next_url"))
                      else url_for("admin.alerts"))
 

@@ -16,6 +16,7 @@ from app.web.htmx import keep_private
 
 NAV = (
     ("admin.dashboard", "Dashboard", ("admin.dashboard",)),
+    ("admin.analytics", "Analytics", ("admin.analytics",)),
     ("admin.sessions", "Sessions", ("admin.session",)),
     ("admin.bookings", "Bookings", ("admin.booking",)),
     ("admin.courses", "Courses", ("admin.course",)),
@@ -24,6 +25,7 @@ NAV = (
     ("admin.waiting_lists", "Waiting lists", ("admin.waiting", "admin.waitlist")),
     ("admin.events", "Events", ("admin.event",)),
     ("admin.activity", "Activity", ("admin.activity", "admin.alert")),
+    ("admin.monitoring", "Monitoring", ("admin.monitoring",)),
 )
 
 

@@ -23,6 +23,7 @@ from wtforms.validators import ValidationError
 
 from app.services.bookings import manage, office, waitlist
 from app.services.catalogue import courses, timetable, venues
+from app.services.messaging import session_messages
 from app.services.payments import offline, refunds
 from app.services.staff.auth import password_problem
 from app.validation import FieldError, validate_email, validate_person_name
@@ -228,6 +229,24 @@ class WaitlistEntryForm(FlaskForm):
 class OfferForm(FlaskForm):
     hours = StringField("Offer open for (hours)", [Rule(waitlist.HOURS_RULE)],
                         default=str(waitlist.DEFAULT_OFFER_HOURS), render_kw=NUMBER)
+
+
+# -- messages to a session's attendees -----------------------------------------------------
+class SessionMessageForm(FlaskForm):
+    subject = StringField("Subject", [Rule(session_messages.RULES["subject"])],
+                          render_kw={"autocomplete": "off"})
+    text = TextAreaField(
+        "Message", [Rule(session_messages.RULES["text"])],
+        description="Plain text; a blank line starts a new paragraph. The session's details "
+                    "and each customer's manage-booking link are added below it.",
+        render_kw={"rows": "10"})
+
+
+class SendSessionMessageForm(SessionMessageForm):
+    """The preview's Send button: the same text and the key that makes a second
+    click send nothing more."""
+
+    send_key = HiddenField(validators=[Rule(session_messages.SEND_RULES["send_key"])])
 
 
 class CsrfForm(FlaskForm):
