@@ -128,7 +128,9 @@ def _place(facts: dict) -> str:
     return f"{uk_short_date(datetime.fromisoformat(facts['starts_at']))}, {facts['town']}"
 
 
-def _timeline(booking: Booking) -> list[TimelineEntry]:
+def _timeline(booking: Booking, payments: list, refunds: list) -> list[TimelineEntry]:
+    """Events, changes, `payments`, `refunds` and emails in time order (the payments
+    and refunds are the ones the detail page already loaded)."""
     repo = AdminBookingRepository()
     entries: list[TimelineEntry] = []
     for event in repo.events_about(booking.reference, booking.session_id,
@@ -152,12 +154,12 @@ def _timeline(booking: Booking) -> list[TimelineEntry]:
         entries.append(TimelineEntry(entry.created_at, "change", action_words(entry.action),
                                      _changes(describer.changes(entry.before, entry.after)),
                                      entry.actor.full_name if entry.actor else None))
-    for payment in PaymentRepository().for_booking(booking.id):
+    for payment in payments:
         entries.append(TimelineEntry(
             payment.paid_at or payment.created_at, "payment",
             f"Payment {payment.status.value} ({_words(payment.provider)})",
             pounds(payment.amount_pence)))
-    for refund in RefundRepository().for_booking(booking.id):
+    for refund in refunds:
         entries.append(TimelineEntry(
             refund.created_at, "refund",
             f"Refund {refund.status.value} ({_words(refund.reason)})",
@@ -188,13 +190,13 @@ def booking_detail(reference: str, *, actor: Actor, policy: BookingPolicy,
     booking = get_booking(reference)
     payments = PaymentRepository()
     payment = payments.card_payment_for(booking.id)
+    paid, refunds = payments.for_booking(booking.id), RefundRepository().for_booking(booking.id)
     targets = AdminSessionRepository().transfer_targets(booking.session.course_id, now,
                                                         excluding=booking.session_id)
     taken = BookingRepository().seats_taken_by_session([t.id for t in targets], now)
     return BookingDetail(
-        booking=booking, timeline=_timeline(booking),
-        payments=payments.for_booking(booking.id),
-        refunds=RefundRepository().for_booking(booking.id),
+        booking=booking, timeline=_timeline(booking, paid, refunds),
+        payments=paid, refunds=refunds,
         refundable_pence=payments.refundable_pence(payment) if payment else 0,
         transfer_targets=targets,
         target_seats={t.id: max(0, t.capacity - taken.get(t.id, 0)) for t in targets},
