@@ -169,7 +169,7 @@ def install_service_settings(app: Flask) -> None:
     the provider (who we are, on documents and emails) and the messaging settings
     with a renderer over this app's Jinja environment.
     See app.services.core.installed."""
-    from app.services.core import alerts, links, provider
+    from app.services.core import alerts, links, provider, switches
     from app.services.messaging import settings as messaging
 
     site_links = links.Links.from_config(app.config, app.url_map)
@@ -178,6 +178,7 @@ def install_service_settings(app: Flask) -> None:
     messaging.install(messaging.MessagingSettings.from_config(
         app.config, renderer=messaging.JinjaTemplates(app.jinja_env), provider=who_we_are))
     alerts.install(alerts.AlertSettings.from_config(app.config))
+    switches.install(switches.SwitchDefaults.from_config(app.config))
 
 
 def register_error_handlers(app: Flask) -> None:

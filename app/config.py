@@ -190,6 +190,10 @@ def load_config(instance_path: str, env: dict | None = None) -> dict:
         "STRIPE_API_BASE": env.get("STRIPE_API_BASE", ""),
         # Stripe timeouts and the circuit breakers around payments (issue 4).
         **_payment_config(env),
+        # Defaults of the features an administrator switches on the settings page.
+        "INVOICE_PAYMENTS_ENABLED": _bool(env, "INVOICE_PAYMENTS_ENABLED", True),
+        "DISCOUNTS_ENABLED": _bool(env, "DISCOUNTS_ENABLED", True),
+        "WAITLIST_ENABLED": _bool(env, "WAITLIST_ENABLED", True),
         "HOLD_MINUTES": _int(env, "HOLD_MINUTES", 30),
         "MAX_SEATS_PER_BOOKING": _int(env, "MAX_SEATS_PER_BOOKING", 12),
         "FULL_REFUND_DAYS": _int(env, "FULL_REFUND_DAYS", 14),

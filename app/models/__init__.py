@@ -11,6 +11,7 @@ from app.models.outbox import DeliveryStatus, OutboxDelivery, OutboxEvent
 from app.models.payment import (
     Payment, PaymentStatus, Refund, RefundStatus, WebhookEvent, WebhookStatus,
 )
+from app.models.site_setting import SiteSwitch
 from app.models.session_message import SessionMessage, SessionMessageRecipient
 from app.models.traffic import TrafficMinute, TrafficMinuteError
 from app.models.types import utcnow
@@ -20,7 +21,7 @@ from app.models.waitlist import WaitlistEntry, WaitlistStatus
 
 __all__ = [
     "Alert", "AlertEmail", "AnalyticsRefresh", "AuditLog", "BookingFact", "RefundFact",
-    "SessionFact", "Attendee", "Booking", "BookingStatus", "Course", "CourseSession", "DeliveryStatus",
+    "SessionFact", "SiteSwitch", "Attendee", "Booking", "BookingStatus", "Course", "CourseSession", "DeliveryStatus",
     "IdempotencyRecord", "JobRun", "OutboxDelivery", "OutboxEvent", "Payment", "PaymentStatus",
     "Refund", "RefundStatus", "Role", "SentEmail", "SessionStatus", "Severity", "TrafficMinute",
     "TrafficMinuteError", "User", "Venue",

@@ -12,6 +12,7 @@
     activity   /admin/activity, /alerts     audit feed and alerts
     monitoring /admin/monitoring            health, traffic, backlog, database performance
     analytics  /admin/analytics             figures for a date range, charts, refresh now
+    settings   /admin/settings              features switched on and off (invoices, ...)
     session_messages /admin/sessions/<id>/message...  email everyone booked on a session
     exports    /admin/exports/..., /admin/sessions/<id>/attendees.csv   CSV downloads
 
@@ -28,6 +29,7 @@ from app.web.admin import (  # noqa: F401  (each module adds its routes to bp)
 from app.web.admin import session_messages  # noqa: F401  (email a session's attendees)
 from app.web.admin import exports  # noqa: F401  (CSV downloads)
 from app.web.admin import analytics  # noqa: F401  (figures, charts)
+from app.web.admin import settings  # noqa: F401  (feature switches)
 from app.web.admin.blueprint import bp
 
 __all__ = ["bp"]

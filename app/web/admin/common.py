@@ -26,6 +26,7 @@ NAV = (
     ("admin.events", "Events", ("admin.event",)),
     ("admin.activity", "Activity", ("admin.activity", "admin.alert")),
     ("admin.monitoring", "Monitoring", ("admin.monitoring",)),
+    ("admin.settings", "Settings", ("admin.setting",)),
 )
 
 

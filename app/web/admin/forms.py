@@ -251,3 +251,10 @@ class SendSessionMessageForm(SessionMessageForm):
 
 class CsrfForm(FlaskForm):
     """CSRF only: one-button actions (acknowledge, replay, resend, restore)."""
+
+
+class SwitchForm(FlaskForm):
+    """Turn one feature on or off (the button says which)."""
+
+    name = HiddenField()
+    enabled = HiddenField()
