@@ -1,4 +1,4 @@
-"""certificate reissues, enquiries and private sessions
+"""certificate reissues and requalification evidence
 
 Revision ID: 0021
 Revises: 0020
