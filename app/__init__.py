@@ -91,10 +91,13 @@ def register_event_handlers(app: Flask) -> None:
     same handlers for a second app changes nothing."""
     from app.services.core import events
     from app.services.messaging import notifications, session_messages, staff_emails
-    from app.services.payments import refunds
+    from app.services.messaging import enquiry_emails
+    from app.services.bookings import waitlist_offers
+    from app.services.payments import invoices, refunds
 
     for handlers in (notifications.handlers, session_messages.handlers, staff_emails.handlers,
-                     refunds.handlers):
+                     refunds.handlers, invoices.handlers, waitlist_offers.handlers,
+                     enquiry_emails.handlers):
         events.registry.register(handlers)
 
 
@@ -116,12 +119,16 @@ def register_body_limits(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from app.web import api, booking, health, public
+    from app.web import enquiries as enquiries_web
+    from app.web import waitlist as waitlist_web
     from app.web import metrics as metrics_web
     from app.web import realtime as realtime_web
     from app.web import verify
 
     app.register_blueprint(public.bp)
     app.register_blueprint(booking.bp)
+    app.register_blueprint(enquiries_web.bp)
+    app.register_blueprint(waitlist_web.bp)
     app.register_blueprint(api.bp, url_prefix="/api/v1")
     app.register_blueprint(health.bp)
     app.register_blueprint(metrics_web.bp)
@@ -171,6 +178,7 @@ def install_service_settings(app: Flask) -> None:
     See app.services.core.installed."""
     from app.services.core import alerts, links, provider, switches
     from app.services.messaging import settings as messaging
+    from app.services.payments import invoices
 
     site_links = links.Links.from_config(app.config, app.url_map)
     app.extensions[links.EXTENSION_KEY] = links.install(site_links)
@@ -179,6 +187,10 @@ def install_service_settings(app: Flask) -> None:
         app.config, renderer=messaging.JinjaTemplates(app.jinja_env), provider=who_we_are))
     alerts.install(alerts.AlertSettings.from_config(app.config))
     switches.install(switches.SwitchDefaults.from_config(app.config))
+    from app.services.bookings import waitlist_offers
+
+    waitlist_offers.install(waitlist_offers.OfferPolicy.from_config(app.config))
+    invoices.install(invoices.InvoiceSettings.from_config(app.config))
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -19,7 +19,8 @@ from app import demo_data
 from app.models import Role, utcnow
 from app.services.bookings import holds as booking
 from app.services.bookings import idempotency
-from app.services.core.errors import DomainError
+from app.services.core.errors import DomainError, InvalidInput
+from app.services.pricing import discounts as discount_codes
 from app.services.staff import accounts
 
 DEFAULT_DEMO_ADMIN_EMAIL = "admin@reactfasttraining.co.uk"
@@ -33,6 +34,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(outbox_cli)
     app.cli.add_command(jobs_cli)
     app.cli.add_command(analytics_cli)
+    app.cli.add_command(discounts_cli)
     register_payment_commands(app)
 
 
@@ -43,6 +45,38 @@ def _errors_as_messages() -> Iterator[None]:
         yield
     except DomainError as exc:
         raise click.ClickException(exc.message) from None
+
+
+# -- discounts -------------------------------------------------------------------
+discounts_cli = AppGroup("discounts", help="Discount codes customers type when booking.")
+
+_OPTION_NAMES = {"percent": "--percent", "amount_pence": "--amount-pence", "courses": "--course",
+                 "max_uses": "--max-uses", "max_uses_per_email": "--per-email",
+                 "valid_from": "--valid-from", "valid_until": "--valid-until", "code": "CODE"}
+
+
+@discounts_cli.command("create")
+@click.argument("code")
+@click.option("--percent", type=int, default=None, help="Percentage off (1 to 100).")
+@click.option("--amount-pence", type=int, default=None,
+              help="A fixed amount off the whole booking, in pence.")
+@click.option("--course", "courses", multiple=True,
+              help="A course slug the code is for (repeat for more; none: every course).")
+@click.option("--max-uses", type=int, default=None, help="Uses in total (default: no limit).")
+@click.option("--per-email", "max_uses_per_email", type=int, default=None,
+              help="Uses per email address (default: no limit).")
+@click.option("--valid-from", default=None, help="First day it works (YYYY-MM-DD, UK).")
+@click.option("--valid-until", default=None, help="Last day it works (YYYY-MM-DD, UK).")
+def create_discount_command(code: str, **options) -> None:
+    """Create a discount code: give exactly one of --percent and --amount-pence."""
+    try:
+        created = discount_codes.create_code(None, {"code": code, **options})
+    except InvalidInput as exc:
+        problems = "; ".join(f"{_OPTION_NAMES.get(name, name)}: {message}"
+                             for name, message in exc.fields.items())
+        raise click.ClickException(problems or exc.message) from None
+    scope = ", ".join(c.slug for c in created.courses) or "every course"
+    click.echo(f"Created discount code {created.code}: {created.describe}, for {scope}.")
 
 
 # -- seed-demo -------------------------------------------------------------------
@@ -297,7 +331,7 @@ def payments_breakers_command() -> None:
 @click.option("--method", required=True, type=click.Choice(["invoice", "bank_transfer"]))
 @click.option("--note", default=None, help="e.g. the purchase order or transfer reference.")
 def payments_mark_paid_command(reference: str, method: str, note: str | None) -> None:
-    """Confirm a booking paid by invoice or bank transfer."""
+    """Confirm a held booking paid by bank transfer, or invoiced (payment due)."""
     from app.services import payments
     from app.services.bookings.manage import Actor
 

@@ -21,6 +21,21 @@ class ConfigError(RuntimeError):
     """The environment does not describe a configuration we can run with."""
 
 
+def _day_list(env: dict, name: str, default: tuple[int, ...]) -> tuple[int, ...]:
+    """Comma-separated whole numbers of days ("90,30"), largest first, no repeats."""
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        days = {int(part) for part in str(raw).split(",") if part.strip()}
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be whole numbers of days separated by commas, "
+                          f"got {raw!r}") from exc
+    if not days or min(days) < 1:
+        raise ConfigError(f"{name} must list at least one number of days, each 1 or more")
+    return tuple(sorted(days, reverse=True))
+
+
 def _int(env: dict, name: str, default: int) -> int:
     raw = env.get(name)
     if raw in (None, ""):
@@ -194,8 +209,18 @@ def load_config(instance_path: str, env: dict | None = None) -> dict:
         "INVOICE_PAYMENTS_ENABLED": _bool(env, "INVOICE_PAYMENTS_ENABLED", True),
         "DISCOUNTS_ENABLED": _bool(env, "DISCOUNTS_ENABLED", True),
         "WAITLIST_ENABLED": _bool(env, "WAITLIST_ENABLED", True),
+        # How long a waiting-list offer holds its seats (shorter close to the course).
+        "WAITLIST_OFFER_HOURS": _int(env, "WAITLIST_OFFER_HOURS", 12),
+        # Paying by invoice: who may, when it is due, where to pay, when we chase.
+        **_invoice_config(env),
         "HOLD_MINUTES": _int(env, "HOLD_MINUTES", 30),
         "MAX_SEATS_PER_BOOKING": _int(env, "MAX_SEATS_PER_BOOKING", 12),
+        # A requalification course takes attendees whose certificate expired at most
+        # this many days before the course starts (UK dates); later, the full course.
+        "REQUAL_GRACE_DAYS": _int(env, "REQUAL_GRACE_DAYS", 28),
+        # A percentage off bookings of GROUP_DISCOUNT_MIN_SEATS or more; 0 = none.
+        "GROUP_DISCOUNT_PERCENT": _int(env, "GROUP_DISCOUNT_PERCENT", 0),
+        "GROUP_DISCOUNT_MIN_SEATS": _int(env, "GROUP_DISCOUNT_MIN_SEATS", 5),
         "FULL_REFUND_DAYS": _int(env, "FULL_REFUND_DAYS", 14),
         "NO_REFUND_HOURS": _int(env, "NO_REFUND_HOURS", 72),
         "NAME_CHANGE_CUTOFF_HOURS": _int(env, "NAME_CHANGE_CUTOFF_HOURS", 24),
@@ -323,7 +348,8 @@ def _notification_config(env: dict, instance_path: str, app_env: str) -> dict:
         "OUTBOX_LEASE_SECONDS": _int(env, "OUTBOX_LEASE_SECONDS", 300),
         "OUTBOX_BATCH_SIZE": _int(env, "OUTBOX_BATCH_SIZE", 20),
         "REMINDER_DAYS_BEFORE": _int(env, "REMINDER_DAYS_BEFORE", 2),
-        "CERTIFICATE_REMINDER_DAYS": _int(env, "CERTIFICATE_REMINDER_DAYS", 60),
+        # Days before a certificate expires that its reminders go out: "90,30" sends two.
+        "CERTIFICATE_REMINDER_DAYS": _day_list(env, "CERTIFICATE_REMINDER_DAYS", (90, 30)),
         # Retention (see README "Personal data retention").
         "PERSONAL_DATA_RETENTION_YEARS": _int(env, "PERSONAL_DATA_RETENTION_YEARS", 7),
         "UNPAID_BOOKING_RETENTION_DAYS": _int(env, "UNPAID_BOOKING_RETENTION_DAYS", 90),
@@ -342,6 +368,29 @@ def _notification_config(env: dict, instance_path: str, app_env: str) -> dict:
         "PROVIDER_VAT_NUMBER": env.get("PROVIDER_VAT_NUMBER",
                                        "" if app_env == "production" else "GB 123 4567 89"),
         "VAT_RATE_PERCENT": _int(env, "VAT_RATE_PERCENT", 20),
+    }
+
+
+# -- paying by invoice -------------------------------------------------------------
+def _invoice_config(env: dict) -> dict:
+    raw_days = env.get("INVOICE_REMINDER_DAYS", "0,7,14")
+    try:
+        reminder_days = tuple(sorted({int(part) for part in raw_days.split(",") if part.strip()}))
+    except ValueError as exc:
+        raise ConfigError("INVOICE_REMINDER_DAYS must be whole numbers of days after the due "
+                          f"date separated by commas, got {raw_days!r}") from exc
+    if any(day < 0 for day in reminder_days):
+        raise ConfigError(f"INVOICE_REMINDER_DAYS cannot be negative, got {raw_days!r}")
+    return {
+        "MIN_SEATS_FOR_INVOICE": _int(env, "MIN_SEATS_FOR_INVOICE", 1),
+        "INVOICE_DUE_DAYS": _int(env, "INVOICE_DUE_DAYS", 30),
+        "INVOICE_REMINDER_DAYS": reminder_days,
+        "INVOICE_NUMBER_PREFIX": env.get("INVOICE_NUMBER_PREFIX", "INV-"),
+        "CREDIT_NOTE_NUMBER_PREFIX": env.get("CREDIT_NOTE_NUMBER_PREFIX", "CN-"),
+        "INVOICE_BANK_NAME": env.get("INVOICE_BANK_NAME", ""),
+        "INVOICE_BANK_ACCOUNT_NAME": env.get("INVOICE_BANK_ACCOUNT_NAME", ""),
+        "INVOICE_BANK_SORT_CODE": env.get("INVOICE_BANK_SORT_CODE", ""),
+        "INVOICE_BANK_ACCOUNT": env.get("INVOICE_BANK_ACCOUNT", ""),
     }
 
 
@@ -462,8 +511,13 @@ RATE_LIMIT_DEFAULTS = {
     "BOOKING_RATE_LIMIT": "10/minute;60/hour",
     "BOOKING_FORM_RATE_LIMIT": "120/minute",
     "MANAGE_RATE_LIMIT": "20/minute",
+    "WAITLIST_RATE_LIMIT": "10/minute;60/hour",
     "WEBHOOK_RATE_LIMIT": "600/minute",
     "WS_CONNECT_RATE_LIMIT": "30/minute",
+    "ENQUIRY_RATE_LIMIT": "5/hour",
+    # "Find my booking": link requests per client address and per email address asked with.
+    "FIND_BOOKING_RATE_LIMIT_PER_IP": "10/hour",
+    "FIND_BOOKING_RATE_LIMIT_PER_EMAIL": "5/hour",
 }
 
 

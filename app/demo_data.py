@@ -348,6 +348,7 @@ def seed_demo(now: datetime, *, admin_email: str, admin_password: str, trainer_p
             raise InvalidState("The database already has courses; demo data is only loaded "
                                "into an empty database.")
         courses = [CourseRepository().add(_course(spec)) for spec in COURSES]
+        _link_requalifications(courses)
         venues = [VenueRepository().add(Venue(**asdict(spec))) for spec in VENUES]
 
         admin_created = users.get_by_email(admin_email) is None
@@ -377,6 +378,20 @@ def seed_demo(now: datetime, *, admin_email: str, admin_password: str, trainer_p
         admin_email=admin_email, admin_created=admin_created,
         trainer_emails=tuple(created_trainers),
     )
+
+
+# Each requalification course and the full course whose certificate it renews.
+REQUALIFICATIONS = {
+    "first-aid-at-work-requalification": "first-aid-at-work",
+    "emergency-first-aid-at-work-requalification": "emergency-first-aid-at-work",
+}
+
+
+def _link_requalifications(courses: list[Course]) -> None:
+    by_slug = {course.slug: course for course in courses}
+    for requal, full in REQUALIFICATIONS.items():
+        if requal in by_slug and full in by_slug:
+            by_slug[requal].requalifies = by_slug[full]
 
 
 def _course(spec: CourseSpec) -> Course:

@@ -64,6 +64,7 @@ def body(session_id: int, i: int) -> bytes:
         "contact": {"name": "Bench Client", "email": f"bench{i}@example.com",
                     "phone": "07700 900123", "postcode": "LS1 4AP", "company": ""},
         "attendees": [{"name": "Bench Learner", "email": ""}],
+        "accept_terms": True,
     }).encode()
 
 

@@ -114,6 +114,7 @@ def child(mode: str, url: str, requests: int) -> None:
     with app.app_context():
         session_id = db.session.scalars(select(CourseSession.id)).first()
     body = {"session_id": session_id, "attendees": [{"name": "Learner A", "email": ""}],
+            "accept_terms": True,
             "contact": {"name": "Priya Shah", "email": "priya@example.com",
                         "phone": "07700 900123", "postcode": "LS1 4AP", "company": ""}}
 

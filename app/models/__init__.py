@@ -3,9 +3,13 @@ from app.models.alert import Alert, AlertEmail, Severity
 from app.models.analytics import AnalyticsRefresh, BookingFact, RefundFact, SessionFact
 from app.models.audit import AuditLog
 from app.models.booking import Attendee, Booking, BookingStatus
+from app.models.certificate import SupersededCertificate
 from app.models.course import Course
 from app.models.course_session import CourseSession, SessionStatus
+from app.models.enquiry import Enquiry, EnquiryReply, EnquiryStatus
+from app.models.discount import DiscountCode, DiscountKind
 from app.models.idempotency import IdempotencyRecord
+from app.models.invoice import CreditNote, DocumentCounter, Invoice, InvoiceStatus
 from app.models.notification import JobRun, SentEmail
 from app.models.outbox import DeliveryStatus, OutboxDelivery, OutboxEvent
 from app.models.payment import (
@@ -27,4 +31,8 @@ __all__ = [
     "TrafficMinuteError", "User", "Venue",
     "WaitlistEntry", "WaitlistStatus", "WebhookEvent", "WebhookStatus", "utcnow",
     "SessionMessage", "SessionMessageRecipient",
+    "Enquiry", "EnquiryReply", "EnquiryStatus",
+    "CreditNote", "DocumentCounter", "Invoice", "InvoiceStatus",
+    "SupersededCertificate",
+    "DiscountCode", "DiscountKind",
 ]

@@ -78,6 +78,14 @@ class Booking(TimestampMixin, db.Model):
     # Raised when staff (or the customer) reissue the manage link: earlier links stop working.
     manage_link_version: Mapped[int] = mapped_column(Integer, nullable=False, default=1,
                                                      server_default="1")
+    # amount_pence is what the customer pays, after this discount (app.services.pricing):
+    # a code's (discount_code_id) or, with none, the group discount.
+    discount_pence: Mapped[int] = mapped_column(Integer, nullable=False, default=0,
+                                                server_default="0")
+    discount_code_id: Mapped[int | None] = mapped_column(ForeignKey("discount_codes.id"),
+                                                         nullable=True, index=True)
+    # When the customer agreed to the terms of booking (None: booked by staff).
+    terms_accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     session = relationship("CourseSession", lazy="joined", innerjoin=True)
     attendees = relationship(
@@ -87,6 +95,9 @@ class Booking(TimestampMixin, db.Model):
         cascade="all, delete-orphan",
         lazy="selectin",
     )
+    discount_code = relationship("DiscountCode", lazy="joined")
+    # Set when the booking is paid by invoice (app.models.invoice).
+    invoice = relationship("Invoice", back_populates="booking", uselist=False)
 
     # Held or confirmed: the booking is still in play (a held one may have lapsed).
     LIVE_STATUSES: ClassVar[tuple[BookingStatus, ...]] = (BookingStatus.HELD,
@@ -122,6 +133,49 @@ class Booking(TimestampMixin, db.Model):
     def occupies_seats(cls, now: datetime):
         return or_(cls.status == BookingStatus.CONFIRMED, cls.hold_is_live(now))
 
+    @property
+    def payment_method(self) -> str:
+        """"invoice" when the booking has an invoice, else "card" (staff-recorded bank
+        transfers included: they are paid on confirmation)."""
+        return "invoice" if self.invoice is not None else "card"
+
+    @property
+    def awaits_payment(self) -> bool:
+        """Confirmed on an invoice that still has money owing: every page, email and
+        document must say payment is due, never that it was paid."""
+        return self.invoice is not None and self.invoice.outstanding_pence > 0
+
+    @property
+    def is_invoice_unpaid(self) -> bool:
+        """Booked on an invoice that was never paid (still owed, or credited instead):
+        no money was taken, so a cancellation is credited off the invoice, never
+        refunded."""
+        return self.invoice is not None and not self.invoice.is_paid
+
+    @property
+    def full_price_pence(self) -> int:
+        """The price before any discount."""
+        return self.amount_pence + self.discount_pence
+
+    @property
+    def discount_label(self) -> str | None:
+        """How receipts, emails and pages name the discount, or None without one."""
+        if not self.discount_pence:
+            return None
+        if self.discount_code is not None:
+            return f"Discount code {self.discount_code.code}"
+        return "Group discount"
+
+    def payment_status(self, today: date) -> str:
+        """due, paid, overdue or refunded (`today` the UK date): the invoice's state for
+        an invoiced booking; for a card booking, paid once it was confirmed (its payment
+        confirmed it), refunded when refunded, else due."""
+        if self.invoice is not None:
+            return self.invoice.status(today)
+        if self.status == BookingStatus.REFUNDED:
+            return "refunded"
+        return "paid" if self.confirmed_at is not None else "due"
+
     def session_is_history(self, now: datetime) -> bool:
         """Its session is completed or has started: the booking is part of the
         session's record (register, attendance, certificates) and is no longer
@@ -156,6 +210,9 @@ class Attendee(TimestampMixin, db.Model):
     certificate_number: Mapped[str | None] = mapped_column(String(32), unique=True, nullable=True)
     certificate_issued_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     certificate_expires_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    # On a requalification course: when the attendee's current certificate expires, as
+    # the booker gave it (the trainer checks the certificate on the day).
+    prior_certificate_expires_on: Mapped[date | None] = mapped_column(Date, nullable=True)
 
     booking = relationship("Booking", back_populates="attendees")
 

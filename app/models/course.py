@@ -1,7 +1,7 @@
 """Course: a product in the catalogue (e.g. First Aid at Work)."""
 from __future__ import annotations
 
-from sqlalchemy import Boolean, CheckConstraint, Integer, String, Text
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -28,8 +28,23 @@ class Course(TimestampMixin, SoftDeleteMixin, db.Model):
     certificate_validity_months: Mapped[int] = mapped_column(Integer, nullable=False, default=36)
     default_capacity: Mapped[int] = mapped_column(Integer, nullable=False, default=12)
     is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    # Set on a requalification course: the full course whose certificate it renews (FAW
+    # requalification -> First Aid at Work). Booking one asks for each attendee's current
+    # certificate expiry date, and an expired one is sent to this course instead.
+    requalifies_course_id: Mapped[int | None] = mapped_column(
+        ForeignKey("courses.id"), nullable=True, index=True)
 
     sessions = relationship("CourseSession", back_populates="course", lazy="raise_on_sql")
+    requalifies = relationship("Course", remote_side=[id], lazy="select")
+
+    @property
+    def is_requalification(self) -> bool:
+        return self.requalifies_course_id is not None
+
+    @property
+    def full_course_id(self) -> int:
+        """The full course this one's certificate belongs to: itself, or the one it renews."""
+        return self.requalifies_course_id or self.id
 
     @property
     def minutes_per_day(self) -> int:

@@ -4,7 +4,8 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, Integer, text
+from sqlalchemy import Boolean, CheckConstraint, Enum, ForeignKey, Index, Integer, String, false, text
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -50,10 +51,26 @@ class CourseSession(TimestampMixin, db.Model):
     # Bumped by every seat-changing transaction: the UPDATE is what serialises
     # them (see app.services.bookings.holds).
     lock_version: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    # A private session (on-site training arranged for one employer) is on no public
+    # list and opens only through its private link, which carries `private_token`.
+    is_private: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False,
+                                             server_default=false())
+    private_token: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
 
     course = relationship("Course", back_populates="sessions", lazy="joined", innerjoin=True)
     venue = relationship("Venue", lazy="joined", innerjoin=True)
     trainer = relationship("User", lazy="joined")
+
+    @hybrid_property
+    def is_listed(self) -> bool:
+        """Whether the session may appear in public lists (calendar, course pages,
+        the API's lists, live counts): every session but a private one."""
+        return not self.is_private
+
+    @is_listed.inplace.expression
+    @classmethod
+    def _is_listed_expression(cls):
+        return cls.is_private.is_(False)
 
     @property
     def price_pence(self) -> int:

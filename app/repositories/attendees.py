@@ -6,7 +6,9 @@ from datetime import date
 
 from sqlalchemy import Row, select, update
 
-from app.models import Attendee, Booking, BookingStatus, Course, CourseSession
+from app.models import (
+    Attendee, Booking, BookingStatus, Course, CourseSession, SupersededCertificate,
+)
 from app.repositories.base import Repository
 
 
@@ -77,3 +79,27 @@ class AttendeeRepository(Repository[Attendee]):
                     certificate_expires_on=expires_on, attended=True)
             .execution_options(synchronize_session=False))
         return result.rowcount == 1
+
+    def replace_certificate_number(self, attendee_id: int, *, old: str, new: str) -> bool:
+        """Give the attendee's certificate a new number if it still has `old`
+        (conditional, so two concurrent reissues cannot both win)."""
+        result = self.session.execute(
+            update(Attendee)
+            .where(Attendee.id == attendee_id, Attendee.certificate_number == old)
+            .values(certificate_number=new)
+            .execution_options(synchronize_session=False))
+        return result.rowcount == 1
+
+    def get_superseded(self, number: str) -> SupersededCertificate | None:
+        return self.session.scalar(
+            select(SupersededCertificate).where(SupersededCertificate.number == number))
+
+    def add_superseded(self, row: SupersededCertificate) -> SupersededCertificate:
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+    def superseded_numbers(self, attendee_id: int) -> list[SupersededCertificate]:
+        return list(self.session.scalars(
+            select(SupersededCertificate).where(SupersededCertificate.attendee_id == attendee_id)
+            .order_by(SupersededCertificate.superseded_at)))

@@ -22,6 +22,7 @@ class SeatRow:
     active_holds: int  # customers holding seats now
     earliest_hold_expiry: datetime | None
     is_upcoming: bool  # scheduled, not started, course active and not deleted
+    is_listed: bool = True  # on public lists (CourseSession.is_listed)
 
 
 class AvailabilityRepository(Repository[CourseSession]):
@@ -38,6 +39,7 @@ class AvailabilityRepository(Repository[CourseSession]):
             select(
                 CourseSession.id, Course.slug, CourseSession.capacity, CourseSession.status,
                 CourseSession.starts_at, Course.is_active, Course.deleted_at,
+                CourseSession.is_listed,
                 func.coalesce(func.sum(case((occupying, Booking.seats), else_=0)), 0),
                 func.count(case((held_now, Booking.id))),
                 func.min(case((held_now, Booking.hold_expires_at))),
@@ -54,9 +56,10 @@ class AvailabilityRepository(Repository[CourseSession]):
             SeatRow(session_id=sid, course_slug=slug, capacity=capacity, seats_taken=int(taken),
                     active_holds=int(holds), earliest_hold_expiry=expiry,
                     is_upcoming=(status == SessionStatus.SCHEDULED and starts_at > now
-                                 and is_active and deleted_at is None))
-            for (sid, slug, capacity, status, starts_at, is_active, deleted_at, taken, holds,
-                 expiry) in self.session.execute(stmt)
+                                 and is_active and deleted_at is None),
+                    is_listed=bool(listed))
+            for (sid, slug, capacity, status, starts_at, is_active, deleted_at, listed, taken,
+                 holds, expiry) in self.session.execute(stmt)
         ]
 
     def upcoming_session_ids(self, now: datetime, *, course_slug: str | None = None,

@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import and_, exists, func, select, update
 
 from app.models import (
-    Booking, BookingStatus, Payment, PaymentStatus, Refund, RefundStatus, WebhookEvent,
+    Booking, BookingStatus, Invoice, Payment, PaymentStatus, Refund, RefundStatus, WebhookEvent,
     WebhookStatus,
 )
 from app.repositories.base import Repository
@@ -125,7 +125,10 @@ class RefundRepository(Repository[Refund]):
         key = Refund.idempotency_key == ("refund-" + Booking.reference + "-" + purpose)
         stmt = (select(Booking.reference)
                 .where(Booking.status == BookingStatus.CANCELLED, Booking.refund_due_pence > 0,
-                       ~exists().where(and_(Refund.booking_id == Booking.id, key)))
+                       ~exists().where(and_(Refund.booking_id == Booking.id, key)),
+                       # an unpaid invoice is credited, not refunded
+                       ~exists().where(and_(Invoice.booking_id == Booking.id,
+                                            Invoice.paid_at.is_(None))))
                 .order_by(Booking.id).limit(limit))
         return list(self.session.scalars(stmt))
 

@@ -26,12 +26,17 @@ class SessionRepository(Repository[CourseSession]):
     model = CourseSession
 
     def search(self, filters: SessionFilters) -> Select:
-        """Sessions matching the filters, soonest first, as a statement to paginate."""
+        """Sessions matching the filters, soonest first, as a statement to paginate.
+
+        This is the one query behind every public list of sessions (the calendar,
+        course pages, the home page, the API's lists, live counts): private
+        sessions are left out here and nowhere else."""
         stmt = (
             self.select()
             .join(CourseSession.course)
             .join(CourseSession.venue)
-            .where(Course.deleted_at.is_(None), Course.is_active.is_(True))
+            .where(Course.deleted_at.is_(None), Course.is_active.is_(True),
+                   CourseSession.is_listed)
         )
         if not filters.include_cancelled:
             stmt = stmt.where(CourseSession.status == SessionStatus.SCHEDULED)
@@ -44,6 +49,18 @@ class SessionRepository(Repository[CourseSession]):
         if filters.starts_before:
             stmt = stmt.where(CourseSession.starts_at < filters.starts_before)
         return stmt.order_by(CourseSession.starts_at, CourseSession.id)
+
+    def upcoming_requalifications(self, full_course_id: int, *, now: datetime,
+                                  limit: int) -> list[CourseSession]:
+        """The next public sessions of courses that renew `full_course_id`'s certificate."""
+        stmt = (self.search(SessionFilters(starts_from=now))
+                .where(Course.requalifies_course_id == full_course_id).limit(limit))
+        return list(self.session.scalars(stmt))
+
+    def get_by_private_token(self, token: str) -> CourseSession | None:
+        """The private session whose private link carries `token`."""
+        return self.session.scalars(self.select().where(
+            CourseSession.private_token == token, CourseSession.is_private.is_(True))).first()
 
     def lock(self, *session_ids: int) -> bool:
         """Take the write lock that serialises seat changes on these sessions

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from functools import partial
 
 from app.validation.errors import FieldError, ValidationFailed
@@ -21,6 +22,9 @@ class AttendeeInput:
     name: str
     email: str | None
     access_needs: str | None
+    # On a requalification course: when their current certificate expires (the
+    # hold service decides whether that is soon enough; other courses ignore it).
+    certificate_expires_on: date | None = None
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,10 @@ class BookingRequest:
     session_id: int
     contact: ContactInput
     attendees: tuple[AttendeeInput, ...]
+    # As typed, in capitals; whether it may be used is the pricing service's call.
+    discount_code: str | None = None
+    # The customer ticked "I agree to the terms of booking" (staff bookings: False).
+    terms_accepted: bool = False
 
 
 def validate_session_id(value: object) -> int:
@@ -54,6 +62,23 @@ def validate_session_id(value: object) -> int:
     return session_id
 
 
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def validate_certificate_expiry(value: object) -> date | None:
+    """A certificate's expiry date, YYYY-MM-DD (what a date input and the API send),
+    or None when none was given."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if not isinstance(value, str) or not _ISO_DATE.fullmatch(value.strip()):
+        raise FieldError("Enter the certificate's expiry date as a date, like 2026-03-31.")
+    try:
+        expires_on = date.fromisoformat(value.strip())
+    except ValueError:
+        raise FieldError("Enter a real date, like 2026-03-31.") from None
+    return expires_on
+
+
 # One table of rules per object, used by both the whole-request parser and the
 # single-field validator, so the two cannot drift apart.
 Rule = Callable[[object], object]
@@ -68,6 +93,7 @@ ATTENDEE_RULES: dict[str, Rule] = {
     "name": validate_person_name,
     "email": partial(validate_email, required=False),
     "access_needs": validate_access_needs,
+    "certificate_expires_on": validate_certificate_expiry,
 }
 _ATTENDEE_PATH = re.compile(r"attendees\.(0|[1-9][0-9]{0,5})\.([a-z_]+)")
 
@@ -83,13 +109,41 @@ def _apply(rules: Mapping[str, Rule], data: Mapping, prefix: str,
     return values
 
 
-def parse_booking_request(data: Mapping, *, max_seats: int) -> BookingRequest:
+_DISCOUNT_CODE = re.compile(r"[A-Z0-9][A-Z0-9_-]{2,31}")
+TERMS_MESSAGE = "Tick the box to agree to the terms of booking and the cancellation policy."
+
+
+def validate_discount_code(value: object) -> str | None:
+    """A discount code's shape (letters, digits, - and _; 3 to 32): in capitals, or
+    None when none was given."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise FieldError("Enter the discount code as text.")
+    code = value.strip().upper()
+    if not code:
+        return None
+    if not _DISCOUNT_CODE.fullmatch(code):
+        raise FieldError("We don't recognise that discount code. Check it and try again.")
+    return code
+
+
+def validate_accept_terms(value: object) -> bool:
+    """The customer's agreement: JSON true (the form sends it as true too)."""
+    if value is not True:
+        raise FieldError(TERMS_MESSAGE)
+    return True
+
+
+def parse_booking_request(data: Mapping, *, max_seats: int,
+                          require_terms: bool = False) -> BookingRequest:
     """Validate a booking body, collecting every error before raising.
 
     Shape: {"session_id": 7, "contact": {name, email, phone, postcode, company},
     "attendees": [{name, email, access_needs}, ...]}; unknown keys are ignored.
-    The number of attendees is the seat count (1..max_seats). Raises
-    ValidationFailed whose .errors keys are dotted paths ("attendees.0.name").
+    The number of attendees is the seat count (1..max_seats). Optional
+    "discount_code"; with `require_terms` (a customer booking) "accept_terms" must be
+    true. Raises ValidationFailed whose .errors keys are dotted paths ("attendees.0.name").
     """
     if isinstance(max_seats, bool) or not isinstance(max_seats, int) or max_seats < 1:
         raise ValueError(f"max_seats must be a positive int, not {max_seats!r}")
@@ -133,12 +187,26 @@ def parse_booking_request(data: Mapping, *, max_seats: int) -> BookingRequest:
                 else:
                     errors[f"attendees.{index}"] = "Enter the attendee's details."
 
+    discount_code = None
+    try:
+        discount_code = validate_discount_code(data.get("discount_code"))
+    except FieldError as exc:
+        errors["discount_code"] = exc.message
+    terms_accepted = False
+    if require_terms:
+        try:
+            terms_accepted = validate_accept_terms(data.get("accept_terms"))
+        except FieldError as exc:
+            errors["accept_terms"] = exc.message
+
     if errors:
         raise ValidationFailed(errors)
     return BookingRequest(
         session_id=session_id,
         contact=ContactInput(**contact_values),
         attendees=tuple(AttendeeInput(**values) for values in attendee_values),
+        discount_code=discount_code,
+        terms_accepted=terms_accepted,
     )
 
 
@@ -152,6 +220,10 @@ def validate_field(path: str, value: object, *, max_seats: int) -> str | int | N
         return validate_session_id(value)
     if path == "attendees":
         return validate_seat_count(value, max_seats=max_seats)
+    if path == "discount_code":
+        return validate_discount_code(value)
+    if path == "accept_terms":
+        return validate_accept_terms(value)
     if path.startswith("contact.") and path[len("contact."):] in CONTACT_RULES:
         return CONTACT_RULES[path[len("contact."):]](value)
     match = _ATTENDEE_PATH.fullmatch(path)

@@ -2,12 +2,14 @@
 
     booking.start           GET/POST /sessions/<id>/book
     booking.validate_field  POST     /sessions/<id>/book/validate      (HTMX fragment)
+    booking.price           POST     /sessions/<id>/book/price         (HTMX fragment)
     booking.pay             GET/POST /bookings/<ref>/pay?token=T
     booking.confirmation    GET      /bookings/<ref>/confirmation?token=T
     booking.manage          GET      /bookings/<ref>?token=T
     booking.rename          POST     /bookings/<ref>/attendees?token=T
     booking.cancel          GET/POST /bookings/<ref>/cancel?token=T    (GET asks "are you sure?")
     booking.certificate     GET      /bookings/<ref>/certificates/<number>.pdf?token=T
+    booking.find            GET/POST /bookings/find   (email + reference -> the link by email)
 
 Every page about a booking opens it with `booking_from_link`: the signed
 token is checked before anything is read, and an unknown reference answers
@@ -27,16 +29,26 @@ from app import validation
 from app.models import Booking, BookingStatus, utcnow
 from app.services.bookings.holds import BookingPolicy, get_booking, hold_seats
 from app.services.bookings.manage import Actor, allowed_changes, cancel_booking, rename_attendees
-from app.services.bookings.standing import booking_certificate, booking_standing
+from app.services.bookings.manage_links import request_manage_link
+from app.services.bookings.standing import booking_standing
+from app.services import pricing
 from app.services.catalogue import listing
+from app.services.staff.certificates import certificate_download
+from app.services.payments.invoices import InvoiceSettings, uk_today
+from app.services.payments.offline import book_on_invoice
+from app.services.core import switches
 from app.services.core.errors import (
     HoldExpired, InvalidInput, InvalidState, SeatsUnavailable, SessionNotBookable, TooManyHolds,
 )
 from app.validation import FieldError, ValidationFailed, format_uk_phone, parse_booking_request
+from app.validation.invoice import (
+    INVOICE_FIELD_PATHS, parse_payment_choice, validate_invoice_field,
+)
 from app.web.checkout import begin_checkout
 from app.web.forms import (
-    CancelForm, FakePaymentForm, apply_errors, booking_form, field_name_to_path,
-    form_to_booking_data, path_to_field_id, posted_seat_count, rename_form, validation_attrs,
+    CancelForm, FakePaymentForm, FindBookingForm, apply_errors, booking_form, field_name_to_path,
+    form_to_booking_data, form_to_payment_choice, path_to_field_id, posted_seat_count,
+    rename_form, validation_attrs,
 )
 from app.web.htmx import is_htmx, keep_private, render
 from app.web.links import site_links
@@ -86,7 +98,8 @@ def _hold_has_lapsed(booking: Booking, now) -> bool:
 
 
 def _has_token_in_url() -> bool:
-    return "reference" in (request.view_args or {})
+    args = request.view_args or {}
+    return "reference" in args or "private_token" in args
 
 
 # Booking pages carry personal details and CSRF tokens, those about one booking
@@ -96,7 +109,8 @@ keep_private(bp, secret_url=_has_token_in_url)
 
 @bp.context_processor
 def _template_helpers():
-    return {"validation_attrs": validation_attrs}
+    return {"validation_attrs": validation_attrs, "today_uk": uk_today(utcnow()),
+            "invoice_bank": _invoice_settings().bank}
 
 
 # -- the booking form -----------------------------------------------------------------------
@@ -112,7 +126,38 @@ def _seats_to_show(requested: int | None) -> int:
 def _filled_form(course_session):
     """The booking form as posted, with one attendee block per chosen seat."""
     seats = _seats_to_show(posted_seat_count(request.form))
-    return booking_form(request.form, seats=seats, seat_options=_seat_options(course_session))
+    return booking_form(request.form, seats=seats, seat_options=_seat_options(course_session),
+                        requalification=course_session.is_requalification)
+
+
+def _quote(course_session, form) -> pricing.quotes.Quote:
+    """The price the form shows for its seats, discount code and email."""
+    return pricing.quote(course_session.id, _seats_to_show(posted_seat_count(
+                             {"seats": form.seats.data or ""})),
+                         code_text=form.discount_code.data, email=form.contact.email.data,
+                         group=_policy().group_discount)
+
+
+def _price_context(course_session, form) -> dict:
+    return {
+        "quote": _quote(course_session, form),
+        "group_discount": _policy().group_discount,
+        "price_url": url_for("booking.price", session_id=course_session.id),
+        "discounts_on": switches.is_on("DISCOUNTS_ENABLED"),
+    }
+
+
+def _invoice_settings() -> InvoiceSettings:
+    return InvoiceSettings.from_config(current_app.config)
+
+
+def _invoice_offered(form) -> bool:
+    """Whether the form offers "Invoice my company": while an administrator allows it
+    and for enough seats (book_on_invoice checks the same again), or to show an
+    error about the choice."""
+    return bool(form.payment_method.errors) or (
+        switches.is_on("INVOICE_PAYMENTS_ENABLED")
+        and len(form.attendee_forms) >= _invoice_settings().min_seats)
 
 
 def _render_form(course_session, form, *, errors=None, problem=None, status=200,
@@ -120,6 +165,8 @@ def _render_form(course_session, form, *, errors=None, problem=None, status=200,
     template = "fragments/_attendee_fields.html" if fragment else "booking/form.html"
     return render(
         template, status,
+        **_price_context(course_session, form),
+        invoice_offered=_invoice_offered(form),
         course_session=course_session,
         form=form,
         errors=errors or [],
@@ -128,19 +175,46 @@ def _render_form(course_session, form, *, errors=None, problem=None, status=200,
         max_seats=_max_seats(),
         hold_minutes=_policy().hold_minutes,
         validate_url=url_for("booking.validate_field", session_id=course_session.id),
+        book_url=book_url(course_session),
         is_fragment=fragment,
     )
+
+
+def book_url(course_session) -> str:
+    """Where the booking form of `course_session` posts: a private session's own
+    link for a private one."""
+    if course_session.is_private:
+        return url_for("booking.private_start", private_token=course_session.private_token)
+    return url_for("booking.start", session_id=course_session.id)
 
 
 @bp.route("/sessions/<id:session_id>/book", methods=["GET", "POST"])
 def start(session_id: int):
     """The booking form. POST action=resize re-renders it with another number of
     attendee blocks (HTMX gets only the blocks); action=book holds the seats."""
-    course_session = listing.get_session(session_id)
+    return _booking_form(listing.get_session(session_id))
+
+
+@bp.route("/sessions/private/<private_token>/book", methods=["GET", "POST"])
+def private_start(private_token: str):
+    """The booking form of a private session, reached only through its private link."""
+    return _booking_form(listing.get_private_session(private_token))
+
+
+def _session_again(course_session):
+    """The session re-read (its seat count has changed), the way it was opened."""
+    if course_session.is_private:
+        return listing.get_private_session(course_session.private_token)
+    return listing.get_session(course_session.id)
+
+
+def _booking_form(course_session):
+    session_id = course_session.id
     if request.method == "GET":
         seats = min(_seats_to_show(posted_seat_count(request.args)),
                     max(1, _seat_options(course_session)))
-        form = booking_form(None, seats=seats, seat_options=_seat_options(course_session))
+        form = booking_form(None, seats=seats, seat_options=_seat_options(course_session),
+                            requalification=course_session.is_requalification)
         return _render_form(course_session, form, fragment=is_htmx())
 
     if request.form.get("action") == "resize":
@@ -148,21 +222,41 @@ def start(session_id: int):
                             fragment=is_htmx())
 
     data = form_to_booking_data(request.form, session_id=session_id)
+    errors: dict[str, str] = {}
+    booking_request = billing = None
     try:
-        booking_request = parse_booking_request(data, max_seats=_max_seats())
+        booking_request = parse_booking_request(data, max_seats=_max_seats(),
+                                                require_terms=True)
     except ValidationFailed as exc:
+        errors.update(exc.errors)
+    try:
+        billing = parse_payment_choice(*form_to_payment_choice(request.form))
+    except ValidationFailed as exc:
+        errors.update(exc.errors)
+    if errors:
         form = _filled_form(course_session)
-        return _render_form(course_session, form, errors=apply_errors(form, exc.errors),
+        return _render_form(course_session, form, errors=apply_errors(form, errors),
                             status=422)
     try:
-        booking = hold_seats(booking_request, policy=_policy(), client_address=client_ip())
+        if billing is not None:  # "Invoice my company": confirmed at once, payment due
+            booking = book_on_invoice(booking_request, billing, policy=_policy(),
+                                      settings=_invoice_settings(), actor=Actor.customer(),
+                                      client_address=client_ip(),
+                                      private_token=course_session.private_token)
+            return redirect(confirmation_url(booking.reference), code=303)
+        booking = hold_seats(booking_request, policy=_policy(), client_address=client_ip(),
+                             private_token=course_session.private_token)
     except TooManyHolds as exc:
         response = _render_form(course_session, _filled_form(course_session),
                                 problem=exc.message, status=exc.status)
         response.headers["Retry-After"] = str(exc.retry_after_seconds)
         return response
+    except InvalidInput as exc:  # e.g. a discount code that cannot be used, or no invoicing
+        form = _filled_form(course_session)
+        return _render_form(course_session, form, errors=apply_errors(form, exc.fields),
+                            problem=None if exc.fields else exc.message, status=422)
     except (SeatsUnavailable, SessionNotBookable) as exc:
-        course_session = listing.get_session(session_id)  # the seat count has changed
+        course_session = _session_again(course_session)  # the seat count has changed
         form = _filled_form(course_session)
         if isinstance(exc, SeatsUnavailable):
             form.seats.errors = [exc.message]
@@ -181,7 +275,10 @@ def validate_field_fragment(session_id: int):
         abort(400, description="Unknown field.")
     message = ""
     try:
-        validation.validate_field(path, request.form.get(name), max_seats=_max_seats())
+        if path in INVOICE_FIELD_PATHS:
+            validate_invoice_field(path, request.form.get(name))
+        else:
+            validation.validate_field(path, request.form.get(name), max_seats=_max_seats())
     except FieldError as exc:
         message = exc.message
     except KeyError:
@@ -190,6 +287,37 @@ def validate_field_fragment(session_id: int):
         "fragments/_field_error.html", field_id=path_to_field_id(path), message=message))
     response.headers["X-Field-Valid"] = "false" if message else "true"
     return response
+
+
+# -- find my booking --------------------------------------------------------------------------
+@bp.route("/bookings/find", methods=["GET", "POST"])
+def find():
+    """Email and reference -> the booking's manage link, sent to the booking's own
+    address. Every well-formed request gets the same page, whether or not a booking
+    matches (the service does the same work for both); malformed input gets its
+    messages at the fields (422)."""
+    form = FindBookingForm()
+    if request.method == "GET":
+        return render_template("booking/find.html", form=form)
+    if not form.validate_on_submit():  # only the CSRF token: the service checks the fields
+        return render_template("booking/find.html", form=form), 400
+    try:
+        request_manage_link(form.email.data, form.reference.data)
+    except InvalidInput as exc:
+        for name, message in exc.fields.items():
+            form[name].errors = [message]
+        return render_template("booking/find.html", form=form), 422
+    return render_template("booking/find_sent.html")
+
+
+@bp.post("/sessions/<id:session_id>/book/price", endpoint="price")
+def price_fragment(session_id: int):
+    """The price as the form stands (seats, discount code, email), worked out on the
+    server: the fragment the form swaps in when any of them changes."""
+    course_session = listing.get_session(session_id)
+    form = _filled_form(course_session)
+    return render_template("fragments/_price_summary.html", course_session=course_session,
+                           **_price_context(course_session, form))
 
 
 # -- payment ----------------------------------------------------------------------------------
@@ -287,7 +415,7 @@ def manage(reference: str):
 @bp.get("/bookings/<reference>/certificates/<number>.pdf")
 def certificate(reference: str, number: str):
     """An attendee's certificate PDF, through the booking's signed link."""
-    document = booking_certificate(booking_from_link(reference), number)
+    number, document = certificate_download(number, booking=booking_from_link(reference))
     response = make_response(document)
     response.headers["Content-Type"] = "application/pdf"
     response.headers["Content-Disposition"] = f'attachment; filename="certificate-{number}.pdf"'

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from flask import Flask
 
+from app.services.core import provider
 from app.services.core.ukformat import LONDON, london, uk_short_date, uk_time
 
 __all__ = ["LONDON", "pounds", "register", "uk_date", "uk_short_date", "uk_time"]
@@ -31,3 +32,9 @@ def register(app: Flask) -> None:
     app.add_template_filter(uk_time)
     app.add_template_filter(pounds)
     app.add_template_filter(london, "to_london")
+    app.context_processor(_vat_note)
+
+
+def _vat_note() -> dict:
+    """`vat_note` ("including VAT"), said next to prices on every page."""
+    return {"vat_note": provider.current().vat_note}

@@ -2,11 +2,13 @@
 reach a booking (its personal link is in every booking email)."""
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, current_app, make_response, render_template, request
 
+from app.services.bookings.holds import BookingPolicy
+from app.services.bookings.terms import cancellation_policy
 from app.services.catalogue import listing
 from app.services.core import provider
-from app.web.htmx import page_or_fragment
+from app.web.htmx import no_store, page_or_fragment
 
 bp = Blueprint("public", __name__)
 
@@ -36,6 +38,36 @@ def sessions():
 @bp.get("/sessions/<id:session_id>")
 def session(session_id: int):
     return render_template("session.html", course_session=listing.get_session(session_id))
+
+
+@bp.get("/sessions/private/<private_token>")
+def private_session(private_token: str):
+    """A private session's page: only its private link opens it (never indexed)."""
+    return no_store(make_response(render_template(
+        "session.html", course_session=listing.get_private_session(private_token))),
+        secret_url=True)
+
+
+# -- terms, cancellation policy, privacy: linked in every page's footer ------------------
+def _policy_words():
+    return cancellation_policy(BookingPolicy.from_config(current_app.config))
+
+
+@bp.get("/terms")
+def terms():
+    return render_template("legal/terms.html", provider=provider.current(),
+                           policy=_policy_words())
+
+
+@bp.get("/cancellation-policy", endpoint="cancellation_policy")
+def cancellation_policy_page():
+    return render_template("legal/cancellation_policy.html", provider=provider.current(),
+                           policy=_policy_words())
+
+
+@bp.get("/privacy")
+def privacy():
+    return render_template("legal/privacy.html", provider=provider.current())
 
 
 @bp.get("/manage-booking")

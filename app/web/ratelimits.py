@@ -55,9 +55,13 @@ def _is_resize() -> bool:
     return request.form.get("action") == "resize"
 
 
+# The booking form, of a public session and of a private one (through its private link).
+BOOKING_FORMS = ("booking.start", "booking.private_start")
+
+
 def _is_booking_post() -> bool:
     """A post of the booking form that holds seats (counted as a booking, not a form post)."""
-    return request.endpoint == "booking.start" and not _is_resize()
+    return request.endpoint in BOOKING_FORMS and not _is_resize()
 
 
 @dataclass(frozen=True)
@@ -86,16 +90,29 @@ LIMITS: tuple[RouteLimit, ...] = (
     RouteLimit("PASSWORD_RESET_RATE_LIMIT_PER_IP", ("auth.forgot_password",), "reset-ip",
                message=TOO_MANY_RESETS),
     # Holding seats, through the API and the booking form alike (one count).
-    RouteLimit("BOOKING_RATE_LIMIT", ("api.create_booking", "booking.start"), "booking-create",
+    RouteLimit("BOOKING_RATE_LIMIT", ("api.create_booking", *BOOKING_FORMS), "booking-create",
                message=TOO_MANY_BOOKINGS, exempt_when=_is_resize),
     # The booking form's other posts: as-you-type checks and seat-count changes.
-    RouteLimit("BOOKING_FORM_RATE_LIMIT", ("booking.validate_field", "booking.start"),
+    RouteLimit("BOOKING_FORM_RATE_LIMIT", ("booking.validate_field", *BOOKING_FORMS),
                "booking-form", exempt_when=_is_booking_post),
     # What a manage link (or a payment link) lets its holder do.
     RouteLimit("MANAGE_RATE_LIMIT", ("booking.cancel", "booking.rename", "booking.pay",
                                      "api.cancel"), "manage"),
+    # Joining a waiting list, on the session page and through the API (one count); the
+    # offer and leave links' posts (booking on held seats, declining, leaving).
+    RouteLimit("WAITLIST_RATE_LIMIT", ("waitlist.join", "api.join_waitlist"), "waitlist-join"),
+    RouteLimit("MANAGE_RATE_LIMIT", ("waitlist.offer", "waitlist.leave"), "waitlist-links"),
+    # "Find my booking" (a link emailed to a booking's address): per address asked with
+    # and per client address, like password resets.
+    RouteLimit("FIND_BOOKING_RATE_LIMIT_PER_EMAIL", ("booking.find",), "find-booking-email",
+               key=posted_email_key),
+    RouteLimit("FIND_BOOKING_RATE_LIMIT_PER_IP", ("booking.find",), "find-booking-ip"),
     # Stripe's webhooks: a 429 is retried by Stripe later, so nothing is lost.
     RouteLimit("WEBHOOK_RATE_LIMIT", ("webhooks.stripe_webhook",), "webhooks"),
+    # On-site training enquiries: each sends a confirmation email and notifies the office.
+    RouteLimit("ENQUIRY_RATE_LIMIT", ("enquiries.new",), "enquiries",
+               message="Too many enquiries from your connection. Please try again later, "
+                       "or phone us."),
     # Opening a live-availability WebSocket (refused before the handshake).
     RouteLimit("WS_CONNECT_RATE_LIMIT", ("realtime.availability",), "ws-connect",
                methods=("GET",)),

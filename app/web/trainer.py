@@ -7,6 +7,7 @@
     trainer.complete         GET/POST /trainer/sessions/<id>/complete    (GET asks "are you sure?")
     trainer.roster_csv       GET      /trainer/sessions/<id>/roster.csv
     trainer.roster_pdf       GET      /trainer/sessions/<id>/roster.pdf
+    trainer.certificate      GET      /trainer/sessions/<id>/certificates/<number>.pdf
 
 Trainers and administrators may come in (`staff_required`); which sessions a
 user may see is decided by app.services.staff.roster, which is given the user and
@@ -23,6 +24,7 @@ from app.models import utcnow
 from app.services.core.errors import InvalidState
 from app.services.core.ukformat import london
 from app.services.staff import roster as roster_service
+from app.services.staff.certificates import certificate_download
 from app.web.access import staff_required
 from app.web.htmx import is_htmx, keep_private, see_other, vary
 
@@ -128,3 +130,18 @@ def roster_csv(session_id: int):
 @staff_required
 def roster_pdf(session_id: int):
     return _download(roster_service.roster_pdf_download(_user(), session_id))
+
+
+@bp.get("/sessions/<id:session_id>/certificates/<number>.pdf")
+@staff_required
+def certificate(session_id: int, number: str):
+    """An attendee's certificate: a trainer's only from their own sessions (any other
+    number is 404, like an unknown one), an administrator's from any."""
+    user = _user()
+    roster_service.session_roster(user, session_id)  # 404 unless the session is theirs
+    number, document = certificate_download(number, trainer_id=user.id,
+                                            as_admin=user.is_admin)
+    response = make_response(document)
+    response.headers["Content-Type"] = "application/pdf"
+    response.headers["Content-Disposition"] = f'attachment; filename="certificate-{number}.pdf"'
+    return response

@@ -17,8 +17,16 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    # New statuses ("declined", "lapsed") need no change: the status is a plain
+    # VARCHAR(16) without a CHECK constraint (native_enum=False).
+    with op.batch_alter_table('waitlist_entries', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('booking_id', sa.Integer(), nullable=True))
+        batch_op.create_index(batch_op.f('ix_waitlist_entries_booking_id'), ['booking_id'], unique=False)
+        batch_op.create_foreign_key(batch_op.f('fk_waitlist_entries_booking_id_bookings'), 'bookings', ['booking_id'], ['id'])
 
 
 def downgrade():
-    pass
+    with op.batch_alter_table('waitlist_entries', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('fk_waitlist_entries_booking_id_bookings'), type_='foreignkey')
+        batch_op.drop_index(batch_op.f('ix_waitlist_entries_booking_id'))
+        batch_op.drop_column('booking_id')

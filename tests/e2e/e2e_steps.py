@@ -28,6 +28,8 @@ def fill_contact(page, *, email: str = "priya@example.com") -> None:
 
 
 def continue_to_payment(page, axe_check) -> None:
+    """Agree to the terms (the form refuses to hold seats without it) and continue."""
+    page.check("#accept_terms")
     page.get_by_role("button", name="Continue to payment").click()
     page.wait_for_url(re.compile(r"/bookings/[A-Z0-9]+/pay\?token="), wait_until="load")
     axe_check(page)

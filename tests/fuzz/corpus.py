@@ -124,7 +124,7 @@ def problems(response, *, json_api: bool) -> list[str]:
     found = []
     if response.status_code >= 500:
         found.append(f"answered {response.status_code}")
-    body = response.get_data(as_text=True)
+    body = response.get_data().decode("utf-8", "replace")  # a PDF or CSV is bytes
     if response.mimetype in {"text/html", "text/plain", "image/svg+xml"} or not json_api:
         if (markup := reflected_markup(body)) is not None and response.mimetype != "application/json":
             found.append(f"reflected {markup!r} in {response.mimetype}")

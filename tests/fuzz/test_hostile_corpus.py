@@ -17,7 +17,10 @@ import pytest
 from flask import url_for
 
 from app.extensions import db
-from app.models import BookingStatus, WaitlistEntry, utcnow
+from app.models import (
+    BookingStatus, CreditNote, DiscountCode, DiscountKind, Enquiry, Invoice, WaitlistEntry,
+    utcnow,
+)
 from app.services.core.tokens import manage_token
 
 from factories import AttendeeFactory, BookingFactory, SessionFactory
@@ -37,6 +40,11 @@ FORM_FIELDS = sorted({
     "subject", "summary", "text", "title", "town", "trainer_id", "venue_id", "token", "number",
     "q", "status", "field", "value", "attendees-0-full_name", "attendees-0-email", "present",
     "contact-name", "contact-email", "contact-phone", "contact-postcode", "position", "seats_to",
+    "discount_code", "accept_terms", "code", "percent", "amount_pence", "max_uses",
+    "max_uses_per_email", "valid_from", "valid_until", "courses",
+    "course", "learners", "preferred_dates", "message", "body",
+    "payment_method", "purchase_order", "billing-company", "billing-name", "billing-email",
+    "billing-address",
 })
 _FIELD_NAME = re.compile(r"""<(?:input|select|textarea)\b[^>]*\bname=["']([^"']+)["']""", re.I)
 PUBLIC_VALUES = [v for v in VALUES if encodable(v)]
@@ -59,6 +67,23 @@ def world(app, trainer_user):
     waitlist = WaitlistEntry(session_id=upcoming.id, name="Wendy Wait", email="w@example.com",
                              seats=1)
     db.session.add(waitlist)
+    private = SessionFactory(is_private=True, private_token="corpus-private-token-0123456789")
+    enquiry = Enquiry(course_id=upcoming.course.id, learners=6, preferred_dates="Any Monday",
+                      site_postcode="LS1 4AP", contact_name="Erin Enquirer",
+                      contact_email="erin@example.com", contact_phone="+447700900123",
+                      company="Acme Ltd")
+    db.session.add(enquiry)
+    discount = DiscountCode(code="CORPUS10", kind=DiscountKind.PERCENT, percent=10)
+    db.session.add(discount)
+    invoice = Invoice(sequence=1, number="INV-000001", booking_id=confirmed.id,
+                      issued_on=now.date(), due_on=now.date(), billing_company="Acme",
+                      billing_name="Jo Accounts", billing_email="jo@example.com",
+                      billing_address="Leeds", supplier_name="Us", supplier_address="York",
+                      vat_rate_percent=20, net_pence=100, vat_pence=20, gross_pence=120)
+    invoice.credit_notes = [CreditNote(sequence=1, number="CN-000001", issued_on=now.date(),
+                                       reason="test", net_pence=10, vat_pence=2,
+                                       gross_pence=12)]
+    db.session.add(invoice)
     db.session.commit()
     return {
         "session_id": today.id, "attendee_id": attendee.id, "reference": confirmed.reference,
@@ -67,6 +92,9 @@ def world(app, trainer_user):
         "alert_id": 1, "delivery_id": 1, "number": "CERT-0001", "checkout_id": "nope",
         "token": "not-a-reset-token", "filename": "x", "table": "sales-by-course",
         "_upcoming": upcoming.id, "_held": held.reference,
+        "private_token": private.private_token, "enquiry_id": enquiry.id,
+        "code_id": discount.id,
+        "invoice_number": invoice.number, "credit_note_number": "CN-000001",
     }
 
 
@@ -232,7 +260,8 @@ def _booking_body(session_id: int) -> dict:
     return {"session_id": session_id,
             "contact": {"name": "Priya Shah", "email": "priya@example.com",
                         "phone": "07700 900123", "postcode": "LS1 4AP", "company": "Acme"},
-            "attendees": [{"name": "Sam Jones", "email": "sam@example.com"}]}
+            "attendees": [{"name": "Sam Jones", "email": "sam@example.com"}],
+            "accept_terms": True}
 
 
 def _with(body: dict, path: tuple, value) -> object:
@@ -250,7 +279,8 @@ def _with(body: dict, path: tuple, value) -> object:
 JSON_PATHS = [(), ("session_id",), ("contact",), ("contact", "name"), ("contact", "email"),
               ("contact", "phone"), ("contact", "postcode"), ("contact", "company"),
               ("attendees",), ("attendees", 0), ("attendees", 0, "name"),
-              ("attendees", 0, "email")]
+              ("attendees", 0, "email"), ("discount_code",), ("accept_terms",),
+              ("payment_method",), ("purchase_order",), ("billing",)]
 
 
 def test_the_api_survives_the_hostile_corpus(app, client, world, record_property):
@@ -263,6 +293,15 @@ def test_the_api_survives_the_hostile_corpus(app, client, world, record_property
                         f" = {str(value)[:40]!r}", json=_with(base, path, value))
     for raw in RAW_BODIES:
         sender.send(client, "POST", "/api/v1/bookings", raw.name, data=raw.data,
+                    content_type=raw.content_type)
+    waitlist_url = f"/api/v1/sessions/{world['_upcoming']}/waitlist"
+    for key in ("name", "email", "seats"):
+        for value in JSON_VALUES:
+            sender.send(client, "POST", waitlist_url, f"waitlist {key} = {str(value)[:40]!r}",
+                        json={"name": "Ann Waiting", "email": "ann@example.com", "seats": 99,
+                              key: value})
+    for raw in RAW_BODIES:
+        sender.send(client, "POST", waitlist_url, raw.name, data=raw.data,
                     content_type=raw.content_type)
     for key in ["", " ", "k" * 256, *XSS[:2], "\u202ekey", "caf\u00e9", "a\tb"]:
         sender.send(client, "POST", "/api/v1/bookings", f"Idempotency-Key = {key[:20]!r}",

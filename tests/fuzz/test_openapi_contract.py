@@ -95,7 +95,7 @@ def test_the_create_booking_links_lead_to_show_and_cancel_with_the_new_token(cli
         "session_id": session.id,
         "contact": {"name": "Priya Shah", "email": "priya@example.com",
                     "phone": "07700 900123", "postcode": "LS1 4AP"},
-        "attendees": [{"name": "Sam Jones"}]})
+        "attendees": [{"name": "Sam Jones"}], "accept_terms": True})
     assert created.status_code == 201
     links = openapi_document()["paths"]["/bookings"]["post"]["responses"]["201"]["links"]
     pattern = links["ShowBooking"]["parameters"]["token"].split("#regex:", 1)[1]
@@ -149,7 +149,7 @@ def _sometimes_a_valid_booking(session_ids: list[int]):
         valid = st.builds(
             lambda session_id, names: {
                 "session_id": session_id, "contact": dict(_VALID_CONTACT),
-                "attendees": [{"name": name} for name in names]},
+                "attendees": [{"name": name} for name in names], "accept_terms": True},
             st.sampled_from(session_ids),
             st.lists(st.sampled_from(["Ana Lopes", "Tom Reed", "Joy Okafor"]),
                      min_size=1, max_size=3))

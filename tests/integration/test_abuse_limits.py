@@ -28,6 +28,7 @@ def body(session_id, seats=1, email="priya@example.com"):
         "contact": {"name": "Priya Shah", "email": email, "phone": "07700 900123",
                     "postcode": "ls1 4ap", "company": ""},
         "attendees": [{"name": f"Learner {chr(65 + i)}", "email": ""} for i in range(seats)],
+        "accept_terms": True,
     }
 
 
@@ -92,7 +93,7 @@ class TestHoldsPerClient:
         response = client.post(f"/sessions/{course_session.id}/book", data={
             "contact-name": "Priya Shah", "contact-email": "priya@example.com",
             "contact-phone": "07700 900123", "contact-postcode": "ls1 4ap", "seats": "1",
-            "attendees-0-name": "Learner A", "action": "book"})
+            "attendees-0-name": "Learner A", "action": "book", "accept_terms": "y"})
         assert response.status_code == 429
         assert "You already have seats held" in response.text
         assert int(response.headers["Retry-After"]) > 0

@@ -22,8 +22,8 @@ from werkzeug.routing import IntegerConverter
 from app import create_app
 from app.extensions import db
 from app.models import (
-    Alert, AuditLog, OutboxDelivery, OutboxEvent, Payment, PaymentStatus, Refund, Role, Severity,
-    WaitlistEntry, utcnow,
+    Alert, AuditLog, CreditNote, DiscountCode, Invoice, DiscountKind, OutboxDelivery, OutboxEvent, Payment, PaymentStatus, Refund, Role, Severity,
+    Enquiry, WaitlistEntry, utcnow,
 )
 from app.models.outbox import DeliveryStatus
 
@@ -109,7 +109,10 @@ def world(app, trainer_user, staff_user) -> World:
     booking_a = BookingFactory.build(session=session_a, confirmed_at=now)
     booking_b = BookingFactory.build(session=session_b, confirmed_at=now, contact_phone=B_PHONE,
                                      contact_name="Barnaby Contact")
-    attendee_a = AttendeeFactory.build(booking=booking_a, full_name="Ada Belongs-To-A")
+    attendee_a = AttendeeFactory.build(booking=booking_a, full_name="Ada Belongs-To-A",
+                                       certificate_number="RFT-2601-MATRIX",
+                                       certificate_issued_on=now.date(),
+                                       certificate_expires_on=now.date() + timedelta(days=1095))
     attendee_b = AttendeeFactory.build(booking=booking_b, full_name=B_NAME,
                                        access_needs="B's private access needs")
     db.session.add_all([session_a, session_b, booking_a, booking_b, attendee_a, attendee_b])
@@ -129,7 +132,22 @@ def world(app, trainer_user, staff_user) -> World:
                     reason="test")
     audit = AuditLog(actor_id=trainer_user.id, action="test", entity_type="session",
                      entity_id=str(session_a.id))
-    db.session.add_all([delivery, refund, audit])
+    discount = DiscountCode(code="MATRIX10", kind=DiscountKind.PERCENT, percent=10)
+    db.session.add_all([delivery, refund, audit, discount])
+    invoice = Invoice(sequence=1, number="INV-000001", booking_id=booking_a.id,
+                      issued_on=now.date(), due_on=now.date(), billing_company="Acme",
+                      billing_name="Jo Accounts", billing_email="jo@example.com",
+                      billing_address="Leeds", supplier_name="Us", supplier_address="York",
+                      vat_rate_percent=20, net_pence=100, vat_pence=20, gross_pence=120)
+    invoice.credit_notes = [CreditNote(sequence=1, number="CN-000001", issued_on=now.date(),
+                                       reason="test", net_pence=10, vat_pence=2,
+                                       gross_pence=12)]
+    db.session.add(invoice)
+    enquiry = Enquiry(course_id=session_a.course_id, learners=6, preferred_dates="Any Monday",
+                      site_postcode="LS1 4AP", contact_name="Erin Enquirer",
+                      contact_email="erin@example.com", contact_phone="+447700900123",
+                      company="Acme Ltd")
+    db.session.add(enquiry)
     db.session.commit()
 
     course, venue = session_a.course, session_a.venue
@@ -140,7 +158,11 @@ def world(app, trainer_user, staff_user) -> World:
         "entry_id": waitlist.id, "waitlist_id": waitlist.id, "waitlist_entry_id": waitlist.id,
         "delivery_id": delivery.id, "event_id": event.id, "alert_id": alert.id,
         "payment_id": payment.id, "refund_id": refund.id, "audit_id": audit.id,
+        "code_id": discount.id,
+        "invoice_number": invoice.number, "credit_note_number": "CN-000001",
         "table": "sales-by-course",  # an analytics export
+        "enquiry_id": enquiry.id,
+        "number": attendee_a.certificate_number,  # a certificate from the trainer's session
     }
     values_b = {"session_id": session_b.id, "attendee_id": attendee_b.id,
                 "booking_id": booking_b.id, "reference": booking_b.reference}

@@ -343,21 +343,25 @@ def manual_data(session_id, **overrides):
     return data
 
 
-def test_manual_booking_paid_by_invoice_is_confirmed_with_a_payment_row(app, admin_user, outbox):
+def test_manual_booking_by_invoice_is_confirmed_with_its_invoice_and_payment_due(
+        app, admin_user, outbox):
     session = SessionFactory(capacity=5, course__price_pence=9000)
     booking = offline.create_manual_booking(manual_data(session.id), actor=staff(admin_user),
                                             policy=POLICY)
     assert booking.status == BookingStatus.CONFIRMED and booking.seats == 2
-    assert booking.amount_pence == 18000
-    assert booking.payment_note == "Paid by invoice: PO 12345"
+    assert booking.amount_pence == 18000 and booking.awaits_payment
+    invoice = booking.invoice
+    assert booking.payment_note == f"Invoice {invoice.number}: payment due; PO 12345"
+    assert (invoice.billing_company, invoice.billing_email, invoice.gross_pence) == (
+        "Acme Ltd", "priya@acme.co.uk", 18000)
     assert booking.contact_postcode == "LS1 4AP" and booking.contact_phone == "+447700900123"
-    [payment] = db.session.scalars(select(Payment)).all()
-    assert (payment.provider, payment.status, payment.amount_pence) == (
-        "invoice", PaymentStatus.SUCCEEDED, 18000)
+    assert db.session.scalars(select(Payment)).all() == []  # owed, not received
     entry = search_audit(entity_type="booking", entity_id=booking.reference).items[0]
     assert entry.action == "booking.create_manual" and entry.actor_id == admin_user.id
+    assert entry.after["invoice"] == invoice.number
     deliver_all()
-    assert [m.to for m in outbox] == [["priya@acme.co.uk"]]
+    # The confirmation to the contact, and the invoice to the same address as billing contact.
+    assert sorted(m.to for m in outbox) == [["priya@acme.co.uk"], ["priya@acme.co.uk"]]
 
 
 def test_manual_booking_reports_every_bad_field_and_never_overbooks(app, admin_user):

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import OutboxEvent, WaitlistEntry, WaitlistStatus, utcnow
+from app.models import BookingStatus, OutboxEvent, WaitlistEntry, WaitlistStatus, utcnow
 from app.services.bookings import waitlist
 from app.services.core import events
 from app.services.core.audit import search_audit
@@ -36,10 +36,14 @@ def test_offer_goes_to_the_first_person_whose_request_fits(app, admin_user):
 
     assert entry.id == second.id and entry.status == WaitlistStatus.OFFERED
     assert entry.offer_expires_at - entry.offered_at == timedelta(hours=12)
+    assert entry.booking.status == BookingStatus.HELD and entry.booking.seats == 1
+    assert entry.booking.hold_expires_at == entry.offer_expires_at
+    assert waitlist.session_waitlist(session.id).seats_available == 0  # the offer holds it
     [event] = db.session.scalars(select(OutboxEvent).where(
         OutboxEvent.event_type == events.WAITLIST_OFFER_MADE)).all()
     assert event.payload["email"] == "ben@example.com"
-    assert event.payload["offer_url"].endswith(f"/sessions/{session.id}")
+    assert f"/waitlist/{entry.id}/offer?token=" in event.payload["offer_url"]
+    assert event.payload["reference"] == entry.booking.reference
     assert event.payload["expires_at"] == entry.offer_expires_at.isoformat()
     audit = search_audit(entity_type="waitlist", entity_id=entry.id).items[0]
     assert audit.before["status"] == "waiting" and audit.after["status"] == "offered"
@@ -63,7 +67,8 @@ def test_a_lapsed_offer_frees_its_seats_for_the_next_person(app, admin_user):
     waitlist.offer_next(admin_user.id, session.id, hours=1)
     later = utcnow() + timedelta(hours=2)
     view = waitlist.session_waitlist(session.id, now=later)
-    assert [e.is_lapsed for e in view.entries] == [True, False]
+    assert [(v.entry.id, v.state) for v in view.history] == [(first.id, WaitlistStatus.LAPSED)]
+    assert [v.entry.id for v in view.entries] == [second.id]
     assert waitlist.offer_next(admin_user.id, session.id, now=later).id == second.id
     # ... and the first can be offered again once seats allow (here: none left).
     with pytest.raises(InvalidState):

@@ -16,6 +16,7 @@ def body(session_id, seats=1, **contact):
         "contact": {"name": "Priya Shah", "email": "priya@example.com", "phone": "07700 900123",
                     "postcode": "ls1 4ap", "company": "Acme Ltd", **contact},
         "attendees": [{"name": f"Learner {chr(65 + i)}", "email": ""} for i in range(seats)],
+        "accept_terms": True,
     }
 
 

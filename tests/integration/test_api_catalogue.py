@@ -51,7 +51,7 @@ def test_courses_lists_active_courses_with_the_contract_fields(client):
         "slug": "first-aid-at-work", "title": "First Aid at Work", "category": "Workplace",
         "summary": "Three days.", "duration_days": 3, "duration_hours": 18,
         "price_pence": 22500, "certificate_validity_months": 36,
-        "url": f"{BASE_URL}/courses/first-aid-at-work",
+        "url": f"{BASE_URL}/courses/first-aid-at-work", "requalifies": None,
     }]}
     assert response.headers["Cache-Control"] == "public, max-age=30"
 

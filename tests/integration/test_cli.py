@@ -227,9 +227,11 @@ def test_payments_mark_paid_confirms_a_held_booking_without_a_staff_audit_entry(
     result = run("payments", "mark-paid", booking.reference, "--method", "invoice",
                  "--note", "PO 4471")
     assert result.exit_code == 0, result.output
-    assert f"{booking.reference} confirmed: Paid by invoice: PO 4471." in result.output
     db.session.expire_all()
-    assert db.session.get(Booking, booking.id).status == BookingStatus.CONFIRMED
+    booking = db.session.get(Booking, booking.id)
+    assert (f"{booking.reference} confirmed: Invoice {booking.invoice.number}: payment due; "
+            "PO 4471.") in result.output
+    assert booking.status == BookingStatus.CONFIRMED and booking.awaits_payment
     assert count(AuditLog) == 0  # the command acts as the system, not as a member of staff
     again = run("payments", "mark-paid", booking.reference, "--method", "invoice")
     assert again.exit_code == 1 and "already confirmed" in again.output

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 FORM = {
     "contact-name": "Priya Shah", "contact-email": "priya@example.com",
     "contact-phone": "07700 900123", "contact-postcode": "LS1 4AP", "contact-company": "",
-    "seats": "1", "action": "book", "attendees-0-name": "Learner A",
+    "seats": "1", "action": "book", "accept_terms": "y", "attendees-0-name": "Learner A",
     "attendees-0-email": "", "attendees-0-access_needs": "",
 }
 

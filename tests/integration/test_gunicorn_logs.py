@@ -66,7 +66,7 @@ def run_log(database_file, seeded):
             "session_id": seeded["session_id"],
             "contact": {"name": "Priya Shah", "email": "priya@example.com",
                         "phone": "07700 900123", "postcode": "LS1 4AP", "company": ""},
-            "attendees": [{"name": "Learner A", "email": ""}]}, timeout=10)
+            "attendees": [{"name": "Learner A", "email": ""}], "accept_terms": True}, timeout=10)
         assert booked.status_code == 201, booked.text
         booking = booked.json()
         token = parse_qs(urlparse(booking["manage_url"]).query)["token"][0]

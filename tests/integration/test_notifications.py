@@ -307,14 +307,18 @@ def test_course_reminder_has_the_venue_address_and_what_to_bring(app, outbox):
 
 
 # -- certificates and alerts --------------------------------------------------------------
-def test_issuing_a_certificate_emails_its_pdf(app, outbox):
+def test_issuing_a_certificate_emails_its_pdf_greeting_the_booker_and_naming_the_attendee(
+        app, outbox):
     booking = confirmed_booking(seats=1)
     attendee = booking.attendees[0]
     certificates.issue_certificate(attendee, summer_start().date())
     deliver_all()
-    (message,) = [m for m in outbox if m.subject.startswith("Your certificate")]
+    (message,) = [m for m in outbox if m.subject.startswith("Certificate for Learner A")]
+    assert message.to == [booking.contact_email]
     number = db.session.get(type(attendee), attendee.id).certificate_number
     body = parts(parse(message))
+    assert f"Hello {booking.contact_name}," in body["text"]
+    assert "Name on certificate: Learner A" in body["text"]
     assert f"{BASE_URL}/verify/{number}" in body["text"]
     text = pdf_text(body["attachments"][f"certificate-{number}.pdf"])
     assert "Learner A" in text and number in text
@@ -341,6 +345,12 @@ def test_alert_addresses_can_be_configured(app, outbox):
 
 
 def test_an_event_for_an_unknown_booking_sends_nothing_and_is_delivered(app, outbox):
+    """Every handler of the event (the email and any other) takes it as done: nothing
+    retried, nothing dead, nothing sent."""
     with unit_of_work():
         events.record_event(events.BOOKING_CONFIRMED, "NOSUCHREF", {"reference": "NOSUCHREF"})
-    assert deliver_all().delivered == 1 and outbox == []
+    handlers = events.registry.handlers_for(events.BOOKING_CONFIRMED)
+    assert "email.booking_confirmed" in {handler.name for handler in handlers}
+    result = deliver_all()
+    assert result.delivered == result.claimed == len(handlers) and outbox == []
+    assert (result.retried, result.dead) == (0, 0)

@@ -18,6 +18,7 @@ from app.services.bookings import manage
 from app.services.bookings.holds import BookingPolicy
 from app.services.core import events
 from app.services.core.errors import HoldExpired, InvalidInput, InvalidState, SeatsUnavailable
+from app.services.payments import invoices
 from app.services.payments.checkout import STRIPE_MIN_EXPIRY
 
 from factories import BookingFactory, SessionFactory, booking_request
@@ -361,6 +362,7 @@ def test_the_retry_sweep_creates_missing_cancellation_refunds(app, client, strip
 def test_a_refund_owed_on_an_invoice_paid_booking_goes_to_an_admin(app, stripe_server):
     booking = hold(future_session())
     payments.mark_paid_offline(booking.reference, "invoice", note="PO 4471", actor=SYSTEM)
+    invoices.mark_invoice_paid(fresh(booking).invoice.number, "BACS 4471", actor=SYSTEM)
     manage.cancel_booking(booking.reference, actor=manage.Actor.customer(), policy=POLICY)
     refund = payments.refund_cancellation(booking.reference)
     assert refund.status == RefundStatus.FAILED and "bank transfer" in refund.last_error
@@ -370,16 +372,35 @@ def test_a_refund_owed_on_an_invoice_paid_booking_goes_to_an_admin(app, stripe_s
 
 # -- paying another way ------------------------------------------------------------------------------
 def test_an_admin_marks_a_booking_paid_by_invoice(app):
+    """Invoicing is money owed, not money received: the booking is confirmed with its
+    invoice issued to the contact and payment due, and no payment is recorded until
+    the invoice is paid."""
     booking = hold(future_session())
     payments.mark_paid_offline(booking.reference, "invoice", note="PO 4471", actor=SYSTEM)
     booking = fresh(booking)
-    assert booking.status == BookingStatus.CONFIRMED and booking.payment_note == "Paid by invoice: PO 4471"
-    [payment] = payments_of(booking)
-    assert payment.provider == "invoice" and payment.status == PaymentStatus.SUCCEEDED
+    invoice = booking.invoice
+    assert booking.status == BookingStatus.CONFIRMED and booking.awaits_payment
+    assert booking.payment_note == f"Invoice {invoice.number}: payment due; PO 4471"
+    assert (invoice.billing_email, invoice.billing_name, invoice.gross_pence) == (
+        booking.contact_email, booking.contact_name, booking.amount_pence)
+    assert payments_of(booking) == []
+    assert db.session.scalars(select(OutboxEvent).where(
+        OutboxEvent.event_type == events.INVOICE_ISSUED)).one().aggregate_id == invoice.number
     with pytest.raises(InvalidState):
         payments.mark_paid_offline(booking.reference, "invoice", actor=SYSTEM)
     with pytest.raises(InvalidInput):
         payments.mark_paid_offline(hold(future_session()).reference, "cheque", actor=SYSTEM)
+
+
+def test_a_bank_transfer_marked_by_an_admin_is_paid_with_no_invoice(app):
+    booking = hold(future_session())
+    payments.mark_paid_offline(booking.reference, "bank_transfer", note="BACS 12",
+                               actor=SYSTEM)
+    booking = fresh(booking)
+    assert booking.status == BookingStatus.CONFIRMED and booking.invoice is None
+    assert not booking.awaits_payment and booking.payment_note == "Paid by bank transfer: BACS 12"
+    [payment] = payments_of(booking)
+    assert payment.provider == "bank_transfer" and payment.status == PaymentStatus.SUCCEEDED
 
 
 def test_marking_a_lapsed_hold_paid_needs_the_seats_to_be_free(app):

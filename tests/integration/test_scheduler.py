@@ -17,9 +17,10 @@ from app.repositories import unit_of_work
 from app.services.background import retention, scheduler
 from app.services.bookings import holds as svc
 from app.services.core import events
+from app.services.core.ukformat import london
 from app.services.staff import certificates
 
-from factories import AttendeeFactory, BookingFactory, SessionFactory, booking_request
+from factories import AttendeeFactory, BookingFactory, CourseFactory, SessionFactory, booking_request
 from notify_helpers import confirmed_booking, deliver_all
 
 
@@ -164,7 +165,48 @@ def test_certificate_expiry_reminders_go_out_within_the_window_once(app, outbox)
     assert scheduler.run_job(job, app.config, slot="day-1").result == {"sent": 1, "failed": 0}
     assert scheduler.run_job(job, app.config, slot="day-2").result == {"sent": 0, "failed": 0}
     reminder = [m for m in outbox if "expires on" in m.subject]
-    assert [m.to for m in reminder] == [["learner.a@example.com"]]
+    assert [m.to for m in reminder] == [[booking.contact_email, "learner.a@example.com"]]
+
+
+class TestReminderDays:
+    @pytest.fixture
+    def app_config(self):
+        return {"CERTIFICATE_REMINDER_DAYS": "90,30"}
+
+    def test_each_configured_reminder_goes_once_and_links_the_next_requalifications(
+            self, app, outbox):
+        full = CourseFactory(slug="first-aid-at-work", title="First Aid at Work")
+        requal = CourseFactory(title="First Aid at Work Requalification", requalifies=full)
+        soon = SessionFactory(course=requal, starts_at=utcnow() + timedelta(days=20),
+                              ends_at=utcnow() + timedelta(days=20, hours=6))
+        SessionFactory(course=CourseFactory(title="Paediatric First Aid"),
+                       starts_at=utcnow() + timedelta(days=10),
+                       ends_at=utcnow() + timedelta(days=10, hours=6))
+        starts = utcnow() - timedelta(days=3 * 365)
+        done = SessionFactory(course=full, starts_at=starts, ends_at=starts + timedelta(hours=6))
+        booking = BookingFactory(session=done, hold_expires_at=None, confirmed_at=starts,
+                                 contact_name="Priya Shah")
+        attendee = AttendeeFactory(booking=booking, full_name="Sam Patel")
+        certificates.issue_certificate(attendee.id, starts.date())
+        job = scheduler.get_job("certificate-expiry-reminders")
+        today = london(utcnow()).date()
+
+        def expire_in(days):
+            with unit_of_work():
+                db.session.get(Attendee, attendee.id).certificate_expires_on = \
+                    today + timedelta(days=days)
+
+        expire_in(80)
+        assert scheduler.run_job(job, app.config, slot="a").result["sent"] == 1
+        assert scheduler.run_job(job, app.config, slot="b").result["sent"] == 0
+        expire_in(25)
+        assert scheduler.run_job(job, app.config, slot="c").result["sent"] == 1
+        assert scheduler.run_job(job, app.config, slot="d").result["sent"] == 0
+        reminders = [m for m in outbox if "expires on" in m.subject]
+        assert len(reminders) == 2
+        body = reminders[-1].body
+        assert "Hello Priya Shah," in body and "Sam Patel's First Aid at Work" in body
+        assert f"/sessions/{soon.id}" in body and "Paediatric" not in body
 
 
 def add_days(day: date, days: int) -> date:

@@ -34,6 +34,7 @@ def form_data(seats: int = 1, /, **overrides) -> dict:
         "contact-postcode": "ls1 4ap",
         "contact-company": "Acme Ltd",
         "seats": str(seats),
+        "accept_terms": "y",
         "action": "book",
     }
     for index in range(seats):
@@ -190,7 +191,7 @@ def test_form_adapter_builds_the_validation_layer_shape_one_attendee_per_seat():
     assert data["session_id"] == 7
     assert data["contact"]["postcode"] == "ls1 4ap"
     assert [a["name"] for a in data["attendees"]] == ["Learner A", "Learner B"]
-    assert set(data["attendees"][0]) == {"name", "email", "access_needs"}
+    assert set(data["attendees"][0]) == {"name", "email", "access_needs", "certificate_expires_on"}
 
 
 # -- as-you-type validation (HTMX) -----------------------------------------------------------------
@@ -270,7 +271,8 @@ def test_resize_over_htmx_returns_only_the_attendee_blocks_and_the_total(client)
     assert "<html" not in html
     assert 'value="Learner A"' in input_tag(html, "attendees-0-name")
     assert "attendees-1-name" in html
-    assert 'id="booking-total" hx-swap-oob="innerHTML"' in html and "£200" in html
+    assert 'id="price-summary" class="price-summary" aria-live="polite" hx-swap-oob="outerHTML"' \
+        in html and 'data-amount-pence="20000"' in html
 
 
 def test_get_with_a_seat_count_over_htmx_returns_empty_blocks(client):

@@ -52,7 +52,7 @@ def test_the_booking_form(client):
     session = SessionFactory()
     response = client.post(f"/sessions/{session.id}/book", data={
         "contact-name": "Priya Shah", "contact-email": "nope", "contact-phone": "07700 900123",
-        "contact-postcode": "LS1 4AP", "seats": "2", "action": "book",
+        "contact-postcode": "LS1 4AP", "seats": "2", "action": "book", "accept_terms": "y",
         "attendees-0-name": "Learner A", "attendees-1-name": ""})
     assert response.status_code == 422
     assert_errors_are_accessible(response.get_data(as_text=True),

@@ -47,17 +47,23 @@ class TestManageBookingPage:
     def app_config(self):
         return {"PROVIDER_PHONE": "0113 496 0000", "PROVIDER_EMAIL": "office@example.co.uk"}
 
-    def test_the_headers_manage_booking_link_leads_to_a_page_explaining_the_emailed_link(
-            self, client):
+    def test_the_headers_manage_booking_link_leads_to_find_my_booking(self, client):
         link = re.search(r'<nav class="site-nav".*?<a href="([^"]+)"[^>]*>Manage booking</a>',
                          html(client.get("/")), re.S)
-        assert link and link.group(1) == "/manage-booking"
-        response = client.get(link.group(1))
+        assert link and link.group(1) == "/bookings/find"
+        page = html(client.get(link.group(1)))
+        assert 'name="reference"' in page and 'name="email"' in page
+        assert re.search(r'href="/bookings/find" aria-current="page"', page)
+        assert 'href="/manage-booking#lost-link"' in page
+
+    def test_the_help_page_explains_the_emailed_link_and_leads_to_find_my_booking(self, client):
+        response = client.get("/manage-booking")
         page = html(response)
         assert response.status_code == 200
         assert "Manage your booking</strong> button" in page and "booking reference" in page
         assert 'href="tel:01134960000"' in page and 'href="mailto:office@example.co.uk"' in page
-        assert re.search(r'href="/manage-booking" aria-current="page"', page)
+        assert 'href="/bookings/find"' in page
+        assert re.search(r'href="/bookings/find" aria-current="page"', page)
 
 
 def test_no_page_calls_the_provider_hse_approved(client):
@@ -282,7 +288,7 @@ def test_fully_booked_session_says_so_instead_of_offering_to_book(client):
 
     assert seat_span(session.id, 0) in page
     assert "Fully booked" in page
-    assert "Book now" not in page and "/book" not in page
+    assert "Book now" not in page and f"/sessions/{session.id}/book" not in page
 
 
 def test_cancelled_session_page_says_it_is_cancelled_and_cannot_be_booked(client):

@@ -155,6 +155,7 @@ def api_booking(server, session_id: int, seats: int = 1) -> requests.Response:
         "contact": {"name": "Priya Shah", "email": "priya@example.com", "phone": "07700 900123",
                     "postcode": "LS1 4AP", "company": ""},
         "attendees": [{"name": f"Learner {chr(65 + i)}", "email": ""} for i in range(seats)],
+        "accept_terms": True,
     })
 
 

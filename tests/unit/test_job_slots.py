@@ -30,5 +30,5 @@ def test_daily_jobs_are_due_from_their_uk_hour_in_winter_and_summer():
 
 def test_the_schedule_has_every_job_the_issue_asks_for():
     assert [j.name for j in JOBS] == ["expire-holds", "payments-retry", "course-reminders",
-                                      "certificate-expiry-reminders", "refresh-analytics",
-                                      "purge-personal-data", "alert-rules"]
+                                      "certificate-expiry-reminders", "invoice-reminders",
+                                      "refresh-analytics", "purge-personal-data", "alert-rules"]

@@ -21,7 +21,10 @@ HANDLERS = {
     "email.password_reset",
     "email.payment_failed", "email.payment_link", "email.refund_issued", "email.session_message",
     "email.session_cancelled", "email.session_changed", "email.waitlist_offer",
-    "payments.refund_cancellation",
+    "payments.refund_cancellation", "waitlist.offer_freed_seats",
+    "email.invoice_issued", "invoices.credit_cancellation",
+    "email.manage_link_requested", "email.certificate_resent",
+    "email.enquiry_answer", "email.enquiry_office", "email.enquiry_received",
 }
 
 # Each in a fresh interpreter: the handler modules, the seat rules, and the

@@ -8,8 +8,11 @@
   the refunds that are due.
 * course-reminders, every hour: remind confirmed bookings whose course starts
   within REMINDER_DAYS_BEFORE (2) days, once per booking and start time.
-* certificate-expiry-reminders, daily at 08:00 UK time: remind holders whose
-  certificate expires within CERTIFICATE_REMINDER_DAYS (60) days, once each.
+* certificate-expiry-reminders, daily at 08:00 UK time: remind holders (and their
+  booker) CERTIFICATE_REMINDER_DAYS ("90,30") days before their certificate expires,
+  once per reminder, with the next requalification dates.
+* invoice-reminders, daily at 09:00 UK time: email unpaid invoices on their due
+  date and INVOICE_REMINDER_DAYS (0,7,14) days after it, on UK dates, once each.
 * refresh-analytics, every 15 minutes: rebuild the analytics facts
   (app.services.analytics.refresh; CONCURRENTLY on PostgreSQL, so bookings and
   the analytics pages carry on meanwhile). The pages' "Refresh now" and
@@ -57,6 +60,7 @@ from app.services.bookings import holds as booking
 from app.services.core.ukformat import london
 from app.services.messaging import notifications
 from app.services.oversight import alert_rules
+from app.services.payments import invoices
 
 log = logging.getLogger(__name__)
 
@@ -113,17 +117,44 @@ def course_reminders_job(now: datetime, config: Mapping) -> dict:
     return {"sent": sent, "failed": failed}
 
 
+def reminder_windows(days: object, today) -> list[tuple[int, object, object]]:
+    """(reminder, first day, last day) for each reminder in CERTIFICATE_REMINDER_DAYS
+    ("90,30", or one number): the 90-day reminder is for certificates expiring in
+    31 to 90 days, the 30-day one for those expiring in 0 to 30."""
+    if isinstance(days, int):
+        days = (days,)
+    elif isinstance(days, str):
+        days = [part for part in days.split(",") if part.strip()]
+    ordered = sorted({int(d) for d in days}, reverse=True)
+    return [(window, today + timedelta(days=(ordered[i + 1] + 1) if i + 1 < len(ordered) else 0),
+             today + timedelta(days=window)) for i, window in enumerate(ordered)]
+
+
 def certificate_expiry_reminders_job(now: datetime, config: Mapping) -> dict:
     today = london(now).date()
-    last = today + timedelta(days=config["CERTIFICATE_REMINDER_DAYS"])
     sent = failed = 0
-    for attendee in AttendeeRepository().certificates_expiring_between(today, last):
+    for window, first, last in reminder_windows(config["CERTIFICATE_REMINDER_DAYS"], today):
+        for attendee in AttendeeRepository().certificates_expiring_between(first, last):
+            try:
+                sent += notifications.send_certificate_expiry_reminder(attendee, window, now=now)
+            except Exception:  # retried at tomorrow's run
+                failed += 1
+                log.exception("certificate expiry reminder for %s failed",
+                              attendee.certificate_number)
+    return {"sent": sent, "failed": failed}
+
+
+def invoice_reminders_job(now: datetime, config: Mapping) -> dict:
+    """Chase unpaid invoices on their due date and INVOICE_REMINDER_DAYS after it (UK
+    dates), once each."""
+    sent = failed = 0
+    for invoice, days_after_due in invoices.reminders_due(
+            settings=invoices.InvoiceSettings.from_config(config), now=now):
         try:
-            sent += notifications.send_certificate_expiry_reminder(attendee)
-        except Exception:  # retried at tomorrow's run
+            sent += notifications.send_invoice_reminder(invoice, days_after_due)
+        except Exception:  # one bad address must not stop the others; retried next run
             failed += 1
-            log.exception("certificate expiry reminder for %s failed",
-                          attendee.certificate_number)
+            log.exception("reminder for invoice %s failed", invoice.number)
     return {"sent": sent, "failed": failed}
 
 
@@ -142,6 +173,7 @@ JOBS: tuple[Job, ...] = (
     Job("payments-retry", payments_retry_job, every_minutes=2),
     Job("course-reminders", course_reminders_job, every_minutes=60),
     Job("certificate-expiry-reminders", certificate_expiry_reminders_job, daily_at=time(8, 0)),
+    Job("invoice-reminders", invoice_reminders_job, daily_at=time(9, 0)),
     Job("refresh-analytics", refresh_analytics_job, every_minutes=15),
     Job("purge-personal-data", purge_personal_data_job, daily_at=time(3, 0)),
     Job("alert-rules", alert_rules.alert_rules_job, every_minutes=1),

@@ -45,6 +45,9 @@ from app.services.core.errors import (
     TooManyHolds,
 )
 from app.services.core.tokens import check_manage_token, looks_like_token
+from app.services import pricing
+from app.services.pricing.price import GroupDiscount
+from app.services.bookings import requalification
 from app.services.realtime import announce
 from app.validation import BookingRequest
 
@@ -73,6 +76,11 @@ class BookingPolicy:
     hold_seats_limit_per_email: int = 0
     # Keys the digest of a client address stored on a hold (never the address itself).
     client_key_secret: str = field(default="", repr=False)
+    # A percentage off bookings of this many seats or more (app.services.pricing); 0 = none.
+    group_discount_percent: int = 0
+    group_discount_min_seats: int = 0
+    # Days after a certificate's expiry that its holder may still book a requalification.
+    requal_grace_days: int = 28
 
     @classmethod
     def from_config(cls, config: Mapping) -> "BookingPolicy":
@@ -87,7 +95,14 @@ class BookingPolicy:
             hold_limit_per_email=config.get("HOLD_LIMIT_PER_EMAIL", 0),
             hold_seats_limit_per_email=config.get("HOLD_SEATS_LIMIT_PER_EMAIL", 0),
             client_key_secret=config.get("SECRET_KEY") or "",
+            group_discount_percent=config.get("GROUP_DISCOUNT_PERCENT", 0),
+            group_discount_min_seats=config.get("GROUP_DISCOUNT_MIN_SEATS", 0),
+            requal_grace_days=config.get("REQUAL_GRACE_DAYS", 28),
         )
+
+    @property
+    def group_discount(self) -> GroupDiscount:
+        return GroupDiscount(self.group_discount_percent, self.group_discount_min_seats)
 
     def client_key(self, client_address: str) -> str:
         """The digest a hold stores for the address that asked for it."""
@@ -158,12 +173,16 @@ def get_booking_by_link(reference: str, token: object, *, secret_key: str,
 
 @traced("booking.hold")
 def hold_seats(request: BookingRequest, *, policy: BookingPolicy,
-               client_address: str | None = None, now: datetime | None = None) -> Booking:
+               client_address: str | None = None, now: datetime | None = None,
+               private_token: str | None = None, staff: bool = False) -> Booking:
     """Hold one seat per attendee on a session until the hold expires.
 
     `client_address` is the customer's network address (the web layer's, behind
     trusted proxies); with it the hold counts against the policy's limits per client
     address and per contact email. Staff bookings pass none and are not limited.
+
+    A private session is booked only with its private link's `private_token`
+    (or by `staff`); without it the session is NotFound, as on its public pages.
 
     Raises NotFound, SessionNotBookable, InvalidInput, SeatsUnavailable
     (code sold_out or insufficient_seats) or TooManyHolds.
@@ -174,15 +193,20 @@ def hold_seats(request: BookingRequest, *, policy: BookingPolicy,
         raise InvalidInput(fields={"attendees": f"You can book 1 to {policy.max_seats} seats at once."})
     with unit_of_work():
         course_session = SessionRepository().lock_and_get(request.session_id)
-        if course_session is None:
+        if course_session is None or not (staff or _opens(course_session, private_token)):
             raise NotFound("We could not find that session.", fields={"session_id": "Unknown session."})
         _check_bookable(course_session, now)
+        prior_expiry = requalification.check_attendees(course_session, request.attendees,
+                                                       grace_days=policy.requal_grace_days)
         client_key = policy.client_key(client_address) if client_address is not None else None
         if client_key is not None:
             _check_hold_limits(policy, client_key, request.contact.email, seats, now)
         available = course_session.capacity - BookingRepository().seats_taken(course_session.id, now)
         if seats > available:
             raise SeatsUnavailable(max(0, available), seats)
+        price = pricing.price_hold(course_session, seats, code_text=request.discount_code,
+                                   email=request.contact.email, group=policy.group_discount,
+                                   now=now)
         booking = Booking(
             reference=new_reference(),
             session_id=course_session.id,
@@ -192,12 +216,16 @@ def hold_seats(request: BookingRequest, *, policy: BookingPolicy,
             contact_postcode=request.contact.postcode,
             company=request.contact.company,
             seats=seats,
-            amount_pence=seats * course_session.price_pence,
+            amount_pence=price.amount_pence,
+            discount_pence=price.discount_pence,
+            discount_code_id=price.code.id if price.code is not None else None,
+            terms_accepted_at=now if request.terms_accepted else None,
             status=BookingStatus.HELD,
             hold_expires_at=now + timedelta(minutes=policy.hold_minutes),
             hold_client_key=client_key,
             attendees=[
-                Attendee(position=i, full_name=a.name, email=a.email, access_needs=a.access_needs)
+                Attendee(position=i, full_name=a.name, email=a.email, access_needs=a.access_needs,
+                         prior_certificate_expires_on=prior_expiry[i])
                 for i, a in enumerate(request.attendees)
             ],
         )
@@ -233,6 +261,16 @@ def event_payload(booking: Booking, **extra) -> dict:
     """What every booking event carries, plus `extra`."""
     return {"reference": booking.reference, "session_id": booking.session_id,
             "seats": booking.seats, "amount_pence": booking.amount_pence, **extra}
+
+
+def _opens(course_session: CourseSession, private_token: str | None) -> bool:
+    """Whether a customer may book this session: any listed one; a private one
+    only with the token of its private link."""
+    if course_session.is_listed:
+        return True
+    return (private_token is not None and course_session.private_token is not None
+            and hmac.compare_digest(private_token.encode("utf-8", "replace"),
+                                    course_session.private_token.encode("utf-8")))
 
 
 def _check_bookable(course_session: CourseSession, now: datetime) -> None:
@@ -323,6 +361,9 @@ def change_capacity(session_id: int, capacity: int, *, now: datetime | None = No
             message = (f"{taken} seats are already taken; capacity cannot go below that."
                        if taken else "Capacity must be at least 1.")
             raise InvalidInput(message, fields={"capacity": message})
-        course_session.capacity = capacity
+        previous, course_session.capacity = course_session.capacity, capacity
+        if capacity > previous:  # seats freed: the waiting list hears of it
+            events.record_event(events.SESSION_CAPACITY_CHANGED, session_id, {
+                "session_id": session_id, "capacity": capacity, "previous": previous})
         announce.announce_seats_changed(session_id)
     return course_session

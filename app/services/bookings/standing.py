@@ -13,9 +13,7 @@ from datetime import date, datetime
 
 from app.models import Attendee, Booking, BookingStatus, RefundStatus, SessionStatus
 from app.repositories.payments import RefundRepository
-from app.services.core.errors import NotFound
 from app.services.core.ukformat import london
-from app.services.staff.certificates import certificate_document
 
 # What the customer is told about the booking as a whole.
 AWAITING_PAYMENT = "awaiting_payment"   # a live hold
@@ -60,7 +58,7 @@ class BookingStanding:
     state: str
     session_cancelled: bool = False     # we cancelled the course date
     register_done: bool = False         # the trainer completed the session: certificates issued
-    is_paid: bool = False               # confirmed at some point (money was taken)
+    is_paid: bool = False               # money was taken (confirmed, not on an unpaid invoice)
     refund_due_pence: int = 0           # what the cancellation policy owed
     refunds: tuple[RefundLine, ...] = ()
     certificates: tuple[CertificateLine, ...] = ()
@@ -104,7 +102,8 @@ def _refund_lines(booking: Booking) -> tuple[RefundLine, ...]:
             lines.append(RefundLine(row.amount_pence, REFUND_ON_ITS_WAY))
         else:
             lines.append(RefundLine(row.amount_pence, REFUND_BY_HAND))
-    if booking.status == BookingStatus.CANCELLED:
+    if booking.status == BookingStatus.CANCELLED and not booking.is_invoice_unpaid:
+        # (An unpaid invoice is credited instead: its credit notes say so.)
         queued = booking.refund_due_pence - sum(row.amount_pence for row in rows)
         if queued > 0:
             lines.append(RefundLine(queued, REFUND_ON_ITS_WAY))
@@ -129,17 +128,8 @@ def booking_standing(booking: Booking, now: datetime) -> BookingStanding:
         state=state,
         session_cancelled=booking.session.status == SessionStatus.CANCELLED,
         register_done=booking.session.status == SessionStatus.COMPLETED,
-        is_paid=booking.confirmed_at is not None,
+        is_paid=booking.confirmed_at is not None and not booking.is_invoice_unpaid,
         refund_due_pence=booking.refund_due_pence,
         refunds=_refund_lines(booking),
         certificates=certificates,
     )
-
-
-def booking_certificate(booking: Booking, number: str) -> bytes:
-    """The PDF of certificate `number`, if it was issued to one of `booking`'s
-    attendees (the manage link opens only its own booking's certificates)."""
-    for attendee in booking.attendees:
-        if attendee.certificate_number and attendee.certificate_number == number:
-            return certificate_document(attendee)
-    raise NotFound("This booking has no certificate with that number.")

@@ -21,13 +21,14 @@ from app.services.core.inputs import DEFAULT_PER_PAGE, parse
 from app.services.core.records import AuditedRecords
 from app.validation import clean_text, sanitize_html
 from app.validation.admin import (
-    slugify, validate_pounds, validate_slug, validate_title, validate_whole_number,
+    slugify, validate_pounds, validate_record_id, validate_slug, validate_title,
+    validate_whole_number,
 )
 
 AUDITED_FIELDS = (
     "slug", "title", "category", "summary", "description_html", "duration_days",
     "duration_hours", "price_pence", "certificate_validity_months", "default_capacity",
-    "is_active", "deleted_at",
+    "is_active", "deleted_at", "requalifies_course_id",
 )
 
 RECORDS = AuditedRecords(AdminCourseRepository, "course", AUDITED_FIELDS,
@@ -50,6 +51,8 @@ RULES = {
                                            minimum=1, maximum=120),
     "default_capacity": partial(validate_whole_number, field_label="default capacity",
                                 minimum=1, maximum=100),
+    "requalifies_course_id": partial(validate_record_id, field_label="full course",
+                                     required=False),
 }
 
 
@@ -67,6 +70,20 @@ def all_courses(*, include_inactive: bool = True) -> list[Course]:
     return repo.list(*where, order_by=[Course.category, Course.title])
 
 
+def full_courses(course: Course | None = None) -> list[Course]:
+    """The courses `course` may renew (the admin form's "Requalifies" choices): the
+    other active full courses, plus the one it renews now if that has since been
+    deactivated."""
+    where = [Course.is_active.is_(True), Course.requalifies_course_id.is_(None)]
+    if course is not None:
+        where.append(Course.id != course.id)
+    choices = AdminCourseRepository().list(*where, order_by=[Course.category, Course.title])
+    current = course.requalifies if course is not None else None
+    if current is not None and not current.is_deleted and current not in choices:
+        choices.append(current)
+    return choices
+
+
 def get_course(course_id: int, *, include_deleted: bool = True) -> Course:
     return RECORDS.get(course_id, include_deleted=include_deleted)
 
@@ -80,6 +97,7 @@ def form_values(course: Course) -> dict[str, str]:
         "price": f"{course.price_pence // 100}.{course.price_pence % 100:02d}",
         "certificate_validity_months": str(course.certificate_validity_months),
         "default_capacity": str(course.default_capacity),
+        "requalifies_course_id": str(course.requalifies_course_id or ""),
     }
 
 
@@ -97,7 +115,31 @@ def _values(data: Mapping) -> dict:
         "price_pence": values["price"],
         "certificate_validity_months": values["certificate_validity_months"],
         "default_capacity": values["default_capacity"],
+        "requalifies_course_id": values["requalifies_course_id"],
     }
+
+
+def _check_requalifies(full_course_id: int | None, course_id: int | None = None) -> None:
+    """A requalification course renews one existing full course: not itself, not
+    another requalification course, and not while other courses renew it (a chain
+    would leave those pointing at a requalification)."""
+    if full_course_id is None:
+        return
+    repo = AdminCourseRepository()
+    target = repo.get(full_course_id)
+    if target is None:
+        message = "Choose a full course from the list."
+    elif target.id == course_id:
+        message = "A course cannot requalify itself: choose the full course it renews."
+    elif target.is_requalification:
+        message = (f"{target.title} is itself a requalification course: choose the full "
+                   "course it renews.")
+    elif course_id is not None and repo.list(Course.requalifies_course_id == course_id):
+        message = ("Other courses renew this course's certificate, so it cannot be a "
+                   "requalification course itself.")
+    else:
+        return
+    raise InvalidInput(message, fields={"requalifies_course_id": message})
 
 
 def _slug_taken(slug: str) -> InvalidInput:
@@ -111,6 +153,7 @@ def create_course(actor_id: int, data: Mapping) -> Course:
     values = _values(data)
     if AdminCourseRepository().slug_taken(values["slug"]):
         raise _slug_taken(values["slug"])
+    _check_requalifies(values["requalifies_course_id"])
     try:
         return RECORDS.create(actor_id,
                               Course(**values, is_active=bool(data.get("is_active", True))))
@@ -126,6 +169,7 @@ def update_course(actor_id: int, course_id: int, data: Mapping, *,
     values = _values(data)
     if AdminCourseRepository().slug_taken(values["slug"], excluding=course_id):
         raise _slug_taken(values["slug"])
+    _check_requalifies(values["requalifies_course_id"], course_id)
     try:
         return RECORDS.update(actor_id, course_id, values,
                               check=lambda course: check_course_length(course, values, now))

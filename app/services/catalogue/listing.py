@@ -44,6 +44,12 @@ class CourseFacts:
 @dataclass(frozen=True)
 class CourseView(CourseFacts):
     id: int
+    # A requalification course's full course (slug, title), as on SessionView.
+    requalifies: tuple[str, str] | None = None
+
+    @property
+    def is_requalification(self) -> bool:
+        return self.requalifies is not None
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,19 @@ class SessionView:
     venue_accessibility_notes: str
     trainer_first_name: str | None
     has_started: bool
+    # Set for a private session only: its pages and booking form are reached with it.
+    private_token: str | None = None
+    # A requalification course's full course (slug, title): booking asks for each
+    # attendee's current certificate expiry date, and a late one is sent there.
+    requalifies: tuple[str, str] | None = None
+
+    @property
+    def is_requalification(self) -> bool:
+        return self.requalifies is not None
+
+    @property
+    def is_private(self) -> bool:
+        return self.private_token is not None
 
     @property
     def is_fully_booked(self) -> bool:
@@ -155,11 +174,34 @@ def search_sessions(search: SessionSearch, *, now: datetime | None = None) -> Pa
 
 
 def get_session(session_id: int, *, now: datetime | None = None) -> SessionView:
-    """One session with its seats available; NotFound for unknown ids and for
-    sessions of deleted or inactive courses. Cancelled and past sessions are
-    returned (their page says so) but are not bookable."""
+    """One session with its seats available; NotFound for unknown ids, for
+    sessions of deleted or inactive courses and for private sessions (which open
+    only through their private link: get_private_session). Cancelled and past
+    sessions are returned (their page says so) but are not bookable."""
     session = SessionRepository().get(session_id) if 0 < session_id <= MAX_DB_ID else None
-    if session is None or session.course.is_deleted or not session.course.is_active:
+    if session is None or not session.is_listed:
+        raise NotFound("We could not find that session.")
+    return _public_view(session, now)
+
+
+def get_private_session(token: str, *, now: datetime | None = None) -> SessionView:
+    """A private session by the token of its private link; NotFound (like any
+    unknown page) for a token that opens nothing."""
+    session = (SessionRepository().get_by_private_token(token)
+               if looks_like_private_token(token) else None)
+    if session is None:
+        raise NotFound("We could not find that session.")
+    return _public_view(session, now)
+
+
+def looks_like_private_token(token: object) -> bool:
+    """Whether `token` has the shape of a private link's token (before any query)."""
+    return (isinstance(token, str) and 20 <= len(token) <= 64 and token.isascii()
+            and all(c.isalnum() or c in "-_" for c in token))
+
+
+def _public_view(session: CourseSession, now: datetime | None) -> SessionView:
+    if session.course.is_deleted or not session.course.is_active:
         raise NotFound("We could not find that session.")
     return _session_views([session], now or utcnow())[0]
 
@@ -239,6 +281,8 @@ def _course_view(course) -> CourseView:
         duration_days=course.duration_days, duration_hours=course.duration_hours,
         price_pence=course.price_pence,
         certificate_validity_months=course.certificate_validity_months,
+        requalifies=((course.requalifies.slug, course.requalifies.title)
+                     if course.requalifies_course_id is not None else None),
     )
 
 
@@ -267,4 +311,8 @@ def _session_view(session: CourseSession, seats_taken: int, now: datetime) -> Se
         venue_accessibility_notes=venue.accessibility_notes,
         trainer_first_name=trainer.full_name.split()[0] if trainer and trainer.full_name else None,
         has_started=session.starts_at <= now,
+        private_token=session.private_token if session.is_private else None,
+        # Loaded only for requalification courses (one query per full course at most).
+        requalifies=((course.requalifies.slug, course.requalifies.title)
+                     if course.requalifies_course_id is not None else None),
     )

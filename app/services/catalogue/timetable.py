@@ -32,6 +32,7 @@ exactly one refund per booking (its refund key is fixed per booking).
 """
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
@@ -64,7 +65,7 @@ from app.validation.admin import (
 from app.validation.filters import TimetableFilters, london_day_bounds, timetable_filters_from_query
 
 AUDITED_FIELDS = ("course_id", "venue_id", "trainer_id", "starts_at", "ends_at", "capacity",
-                  "price_pence_override", "status")
+                  "price_pence_override", "status", "is_private")
 REPEATS = {"none": "Does not repeat", "daily": "Every day", "weekdays": "Every weekday (Mon-Fri)",
            "weekly": "Every week"}
 MAX_OCCURRENCES = 52
@@ -359,11 +360,14 @@ def _check_trainer_free(trainer: User, slots: list[tuple[datetime, datetime]], n
 
 
 # -- creating --------------------------------------------------------------------------------
-def create_sessions(actor_id: int, data: Mapping, *, now: datetime | None = None) -> list[CourseSession]:
+def create_sessions(actor_id: int, data: Mapping, *, now: datetime | None = None,
+                    private: bool = False) -> list[CourseSession]:
     """Create one session, or a series (`repeat` daily, weekdays or weekly for
     `occurrences` sessions), in one transaction: all of them or none.
 
     Capacity defaults to the course's; price is an optional override in pounds.
+    A `private` session (on-site training for one employer) is on no public list
+    and is booked only through its private link (a random token of its own).
     """
     now = now or utcnow()
     values = parse({"repeat": "none", "occurrences": "1", **dict(data)}, RULES)
@@ -395,7 +399,8 @@ def create_sessions(actor_id: int, data: Mapping, *, now: datetime | None = None
                 course_id=course.id, venue_id=venue.id,
                 trainer_id=trainer.id if trainer else None, starts_at=starts_at,
                 ends_at=ends_at, capacity=capacity, price_pence_override=values["price"],
-                status=SessionStatus.SCHEDULED))
+                status=SessionStatus.SCHEDULED, is_private=private,
+                private_token=new_private_token() if private else None))
             created.append(course_session)
         series = [s.id for s in created] if len(created) > 1 else None
         for course_session in created:
@@ -404,6 +409,11 @@ def create_sessions(actor_id: int, data: Mapping, *, now: datetime | None = None
                 after["series"] = series
             record_audit(actor_id, "session.create", "session", course_session.id, after=after)
     return created
+
+
+def new_private_token() -> str:
+    """The unguessable part of a private session's link (192 random bits)."""
+    return secrets.token_urlsafe(24)
 
 
 def _course_for_session(course_id: int):

@@ -54,6 +54,15 @@ class SeatsUnavailable(DomainError):
         super().__init__(message)
 
 
+class SeatsAvailable(DomainError):
+    """Someone asked to wait for seats that are free now: book them instead."""
+
+    category, severity = "conflict", "info"
+    code = "seats_available"
+    status = 409
+    message = "Those seats are free now, so there is no need to wait: book them instead."
+
+
 class SessionNotBookable(DomainError):
     category, severity = "conflict", "info"
     code = "session_not_bookable"

@@ -38,7 +38,14 @@ CONFIRMATION_RESEND_REQUESTED = "ConfirmationResendRequested"
 # The booking's manage link was reissued (earlier links revoked); payload
 # {"reference", "version", "requested_by"} (requested_by None: the customer asked).
 MANAGE_LINK_REISSUED = "ManageLinkReissued"
+# Someone asked on "find my booking" for the link of booking `reference`; payload
+# {"reference", "email_digest"} (the address asked with, hashed). Recorded whether or not
+# the two match; only the handler looks, and emails the booking's current link on a match.
+MANAGE_LINK_REQUESTED = "ManageLinkRequested"
 PAYMENT_FAILED = "PaymentFailed"
+# A booking's invoice was issued (payment due); payload {"invoice_number", "reference",
+# "gross_pence", "due_on" (ISO date)}.
+INVOICE_ISSUED = "InvoiceIssued"
 REFUND_ISSUED = "RefundIssued"
 LATE_PAYMENT_REFUNDED = "LatePaymentRefunded"
 # A payment queued while card payments were paused can now be made; payload
@@ -53,8 +60,21 @@ SESSION_COMPLETED = "SessionCompleted"
 SESSION_MESSAGE_SENT = "SessionMessageSent"
 ATTENDANCE_MARKED = "AttendanceMarked"
 CERTIFICATE_ISSUED = "CertificateIssued"
-# payload {"entry_id", "email", "name", "session_id", "offer_url", "expires_at" (ISO 8601 UTC)}.
+# Staff asked for a certificate email again; payload {"certificate_number", "reference",
+# "requested_by"}.
+CERTIFICATE_RESEND_REQUESTED = "CertificateResendRequested"
+# payload {"entry_id", "email", "name", "session_id", "seats", "reference" (the hold that
+# is the offer), "offer_url", "leave_url", "expires_at" (ISO 8601 UTC)}.
 WAITLIST_OFFER_MADE = "WaitlistOfferMade"
+# An offer's seats were given back (declined, or the person left the list); payload
+# {"entry_id", "session_id", "seats"}.
+WAITLIST_OFFER_DECLINED = "WaitlistOfferDeclined"
+# Staff changed a session's capacity; payload {"session_id", "capacity", "previous"}.
+SESSION_CAPACITY_CHANGED = "SessionCapacityChanged"
+# Someone asked for training at their own site; payload {"enquiry_id"}.
+ENQUIRY_RECEIVED = "EnquiryReceived"
+# Staff emailed an answer to an enquiry; payload {"enquiry_id", "reply_id"}.
+ENQUIRY_ANSWERED = "EnquiryAnswered"
 PASSWORD_RESET_REQUESTED = "PasswordResetRequested"
 ALERT_RAISED = "AlertRaised"
 

@@ -78,6 +78,19 @@ class Links:
     def session_link(self, session_id: int) -> str:
         return self.url("public.session", session_id=session_id)
 
+    def private_session_link(self, token: str) -> str:
+        """A private session's page, the only way in to it (see CourseSession.is_private)."""
+        return self.url("public.private_session", private_token=token)
+
+    def course_session_link(self, course_session) -> str:
+        """A session's page: its private link for a private session."""
+        if course_session.is_private and course_session.private_token:
+            return self.private_session_link(course_session.private_token)
+        return self.session_link(course_session.id)
+
+    def enquiry_admin_link(self, enquiry_id: int) -> str:
+        return self.url("admin.enquiry", enquiry_id=enquiry_id)
+
     def course_link(self, slug: str) -> str:
         return self.url("public.course", slug=slug)
 

@@ -34,6 +34,12 @@ class Provider:
     def is_vat_registered(self) -> bool:
         return bool(self.vat_number)
 
+    @property
+    def vat_note(self) -> str:
+        """What every price shown (pages, emails, receipts, invoices) says about VAT:
+        our prices always include it when we charge it."""
+        return "including VAT" if self.is_vat_registered else "no VAT is charged"
+
 
 _installed: Installed[Provider] = Installed("provider")
 

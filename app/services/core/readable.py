@@ -46,12 +46,16 @@ ACTIONS = {
     "waitlist.add": "Added someone to a waiting list",
     "waitlist.offer": "Offered seats to someone on a waiting list",
     "waitlist.remove": "Took someone off a waiting list",
+    "enquiry.answer": "Answered an on-site training enquiry",
+    "enquiry.close": "Closed an on-site training enquiry",
+    "enquiry.private_session": "Arranged a private session for an enquiry",
 }
 _VERBS = {"create": "Added", "update": "Changed", "delete": "Deleted", "restore": "Restored",
           "activate": "Reactivated", "deactivate": "Deactivated"}
 _NOUNS = {"course": "a course", "venue": "a venue", "trainer": "a trainer account",
           "user": "a staff account", "session": "a session", "booking": "a booking",
-          "waitlist": "a waiting-list entry", "alert": "an alert"}
+          "waitlist": "a waiting-list entry", "alert": "an alert",
+          "enquiry": "an enquiry"}
 
 LABELS = {
     "session_id": "Session", "course_id": "Course", "venue_id": "Venue",
@@ -242,6 +246,8 @@ class Describer:
                           {"all": 1})
         if kind == "waitlist":
             return Record("Waiting list entry", "admin.waiting_lists", {})
+        if kind == "enquiry" and id_.isdigit():
+            return Record(f"Enquiry {id_}", "admin.enquiry", {"enquiry_id": int(id_)})
         if kind == "outbox":
             return Record("Failed emails and tasks", "admin.events", {})
         return Record(_sentence(kind.replace("_", " ")))

@@ -20,8 +20,22 @@ from app.services.core.provider import Provider
 from app.services.documents.calendar import booking_ics
 from app.services.documents.roster import RosterLine, roster_csv, roster_pdf
 
-__all__ = ["RosterLine", "booking_ics", "booking_receipt_pdf", "certificate_pdf", "roster_csv",
-           "roster_pdf"]
+__all__ = ["RosterLine", "booking_ics", "booking_receipt_pdf", "certificate_pdf",
+           "credit_note_pdf", "invoice_pdf", "roster_csv", "roster_pdf"]
+
+
+def invoice_pdf(invoice, provider: Provider, *, bank, pay_url: str | None = None) -> bytes:
+    """The invoice of a booking paid by invoice (see .invoice)."""
+    from app.services.documents.invoice import invoice_pdf as build
+
+    return build(invoice, provider, bank=bank, pay_url=pay_url)
+
+
+def credit_note_pdf(note, provider: Provider) -> bytes:
+    """A credit note against an invoice (see .invoice)."""
+    from app.services.documents.invoice import credit_note_pdf as build
+
+    return build(note, provider)
 
 
 def booking_receipt_pdf(booking: Booking, provider: Provider, *, manage_url: str) -> bytes:

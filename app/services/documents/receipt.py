@@ -1,5 +1,7 @@
 """Booking confirmation / VAT receipt PDF: prices are VAT-inclusive, so the
-receipt shows net, VAT at the standard rate and gross."""
+receipt shows net, VAT at the standard rate and gross. A booking whose invoice
+is unpaid gets the confirmation with the amount due instead (the invoice itself
+is app.services.documents.invoice)."""
 from __future__ import annotations
 
 from fpdf.fonts import FontFace
@@ -13,15 +15,20 @@ from app.services.documents.pdf import FONT, MUTED, BrandedPDF
 def booking_receipt_pdf(booking: Booking, provider: Provider, *, manage_url: str) -> bytes:
     course_session = booking.session
     course, venue = course_session.course, course_session.venue
-    title = ("Booking confirmation and VAT receipt" if provider.is_vat_registered
-             else "Booking confirmation and receipt")
+    # An invoiced booking not yet paid gets a confirmation, never a receipt.
+    owing = booking.awaits_payment
+    if owing:
+        title = "Booking confirmation"
+    else:
+        title = ("Booking confirmation and VAT receipt" if provider.is_vat_registered
+                 else "Booking confirmation and receipt")
     pdf = BrandedPDF(provider, title=title)
     pdf.add_page()
     pdf.heading(title, 15)
 
     issued = booking.confirmed_at or booking.created_at
     pdf.label_value("Booking reference", booking.reference)
-    pdf.label_value("Receipt date", uk_short_date(issued))
+    pdf.label_value("Date" if owing else "Receipt date", uk_short_date(issued))
     if provider.is_vat_registered:
         pdf.label_value("VAT number", provider.vat_number)
     pdf.label_value("Customer", booking.contact_name)
@@ -40,7 +47,8 @@ def booking_receipt_pdf(booking: Booking, provider: Provider, *, manage_url: str
     pdf.ln(3)
 
     breakdown = vat_breakdown(booking.amount_pence, provider.vat_rate_percent)
-    unit_pence = booking.amount_pence // booking.seats if booking.seats else booking.amount_pence
+    full_pence = booking.full_price_pence
+    unit_pence = full_pence // booking.seats if booking.seats else full_pence
     pdf.heading("Charges", 11.5)
     pdf.set_font(FONT, "", 9.5)
     bold = FontFace(emphasis="BOLD")
@@ -48,17 +56,24 @@ def booking_receipt_pdf(booking: Booking, provider: Provider, *, manage_url: str
                    headings_style=bold) as table:
         table.row(["Description", "Seats", "Price per seat", "Amount"])
         table.row([f"{course.title}, {uk_short_date(course_session.starts_at)}",
-                   str(booking.seats), pounds(unit_pence), pounds(booking.amount_pence)])
+                   str(booking.seats), pounds(unit_pence), pounds(full_pence)])
+        if booking.discount_pence:
+            table.row([booking.discount_label, "", "", f"-{pounds(booking.discount_pence)}"])
     pdf.ln(2)
     with pdf.table(col_widths=(150, 30), text_align=("RIGHT", "RIGHT"), first_row_as_headings=False,
                    borders_layout="NONE") as totals:
         if provider.is_vat_registered:
             totals.row(["Net (excluding VAT)", pounds(breakdown.net_pence)])
             totals.row([f"VAT at {breakdown.rate_percent}%", pounds(breakdown.vat_pence)])
-        totals.row(["Total paid (including VAT)" if provider.is_vat_registered else "Total paid",
-                    pounds(breakdown.gross_pence)], style=bold)
+        word = "due" if owing else "paid"
+        totals.row([f"Total {word} (including VAT)" if provider.is_vat_registered
+                    else f"Total {word}", pounds(breakdown.gross_pence)], style=bold)
     pdf.ln(3)
-    if booking.payment_note:
+    if owing:
+        invoice = booking.invoice
+        pdf.para(f"Payment due by {uk_short_date(invoice.due_on)} on invoice {invoice.number}, "
+                 f"sent to {invoice.billing_email}.", 9.5)
+    elif booking.payment_note:
         pdf.para(f"Payment: {booking.payment_note}", 9.5)
     else:
         pdf.para("Paid in full by card.", 9.5)

@@ -5,10 +5,11 @@ import csv
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 
 from app.models import CourseSession
 from app.services.core.provider import Provider
-from app.services.core.ukformat import uk_date, uk_time
+from app.services.core.ukformat import uk_date, uk_short_date, uk_time
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,8 @@ class RosterLine:
     company: str
     access_needs: str
     attended: bool | None
+    # Requalification courses only: the current certificate's expiry the booker stated.
+    prior_certificate_expires_on: date | None = None
 
 
 CSV_COLUMNS = ("number", "name_on_certificate", "booking_reference", "contact_name",
@@ -50,14 +53,28 @@ def roster_pdf(course_session: CourseSession, lines: Sequence[RosterLine],
     pdf.para(f"Trainer: {trainer}   ·   Attendees: {len(lines)} of {course_session.capacity}", 10)
     pdf.ln(2)
     pdf.set_font(FONT, "", 9)
+    requalification = course_session.course.is_requalification
+    headings = ["#", "Name as on certificate", "Booking", "Contact phone", "Company",
+                "Access needs (shared by customer)", "Signature"]
+    widths = [8, 64, 26, 30, 38, 44, 52]
+    if requalification:  # the stated expiry, for the trainer to check against the certificate
+        headings.insert(6, "Current certificate expires (stated)")
+        widths[1:] = [52, 28, 28, 30, 36, 30, 50]
+
+    def row(line: RosterLine) -> list[str]:
+        cells = [str(line.number), line.full_name, line.booking_reference, line.contact_phone,
+                 line.company, line.access_needs, ""]
+        if requalification:
+            stated = line.prior_certificate_expires_on
+            cells.insert(6, uk_short_date(stated) if stated else "Not given")
+        return cells
+
     # Tall rows leave room to sign; text is left-aligned (fpdf2 justifies by default).
-    with pdf.table(col_widths=(8, 64, 26, 30, 38, 44, 52), line_height=5.5, text_align="LEFT",
+    with pdf.table(col_widths=tuple(widths), line_height=5.5, text_align="LEFT",
                    padding=2, headings_style=FontFace(emphasis="BOLD")) as table:
-        table.row(["#", "Name as on certificate", "Booking", "Contact phone", "Company",
-                   "Access needs (shared by customer)", "Signature"])
+        table.row(headings)
         for line in lines:
-            table.row([str(line.number), line.full_name, line.booking_reference,
-                       line.contact_phone, line.company, line.access_needs, ""])
+            table.row(row(line))
     if not lines:
         pdf.para("No confirmed attendees yet.", 10)
     pdf.ln(4)

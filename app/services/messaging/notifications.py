@@ -21,16 +21,20 @@ import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from app.models import Attendee, Booking, BookingStatus, CourseSession, OutboxEvent, utcnow
+from app.models import (
+    Attendee, Booking, BookingStatus, CourseSession, Invoice, OutboxEvent, utcnow,
+)
 from app.repositories.attendees import AttendeeRepository
+from app.repositories.invoices import InvoiceRepository
 from app.repositories.payments import PaymentRepository
 from app.repositories.bookings import BookingRepository
 from app.repositories.recipients import RecipientRepository
 from app.services.core import alerts, events, links
 from app.services.core.provider import Provider
 from app.services.core.ukformat import london, pounds, uk_date, uk_time
-from app.services.documents import booking_ics, booking_receipt_pdf
+from app.services.documents import booking_ics, booking_receipt_pdf, invoice_pdf
 from app.services.messaging import settings as messaging_settings
+from app.services.payments import invoices as invoice_settings
 from app.services.messaging.emails import Attachment, OutgoingEmail, recipients, send_once
 from app.services.staff.certificates import REMOVED_NAME, certificate_document
 
@@ -121,18 +125,63 @@ def send_booking_confirmation(booking: Booking, *, dedupe_key: str | None = None
         course_session = booking.session
         receipt = booking_receipt_pdf(booking, _provider(),
                                       manage_url=links.current().manage_link(booking.reference))
+        document = "confirmation" if booking.awaits_payment else "receipt"
         return _customer_email(
             booking,
             subject=f"Booking confirmed: {course_session.course.title} on "
                     f"{_when(course_session)} (ref {booking.reference})",
             template="booking_confirmed",
             attachments=[_ics(booking),
-                         Attachment(f"receipt-{booking.reference}.pdf", receipt,
+                         Attachment(f"{document}-{booking.reference}.pdf", receipt,
                                     "application/pdf")],
             what_to_bring=WHAT_TO_BRING)
 
     return send_once(dedupe_key or f"booking-confirmed:{booking.reference}", build=build,
                      booking_id=booking.id, essential=True)
+
+
+# -- invoices ------------------------------------------------------------------------------
+def _invoice_attachment(invoice: Invoice) -> Attachment:
+    settings = invoice_settings.current()
+    return Attachment(f"invoice-{invoice.number}.pdf",
+                      invoice_pdf(invoice, _provider(), bank=settings.bank), "application/pdf")
+
+
+def _invoice_email(invoice: Invoice, *, subject: str, template: str, **extra) -> OutgoingEmail:
+    """To the billing contact, with the invoice PDF and the booking's manage link."""
+    return OutgoingEmail(
+        to=recipients([invoice.billing_email]), subject=subject, template=template,
+        context=_booking_context(invoice.booking, invoice=invoice,
+                                 bank=invoice_settings.current().bank, **extra),
+        attachments=(_invoice_attachment(invoice),))
+
+
+@handlers.on(events.INVOICE_ISSUED, name="email.invoice_issued")
+def email_invoice_issued(event: OutboxEvent) -> None:
+    number = event.payload.get("invoice_number") or event.aggregate_id
+    invoice = InvoiceRepository().get_by_number(str(number))
+    if invoice is None:
+        log.warning("invoice event %s: no invoice %s; no email sent", event.id, number)
+        return
+    send_once(f"invoice-issued:{invoice.number}", build=lambda: _invoice_email(
+        invoice, subject=f"Invoice {invoice.number} for booking {invoice.booking.reference}: "
+                         f"{pounds(invoice.gross_pence)} due by {uk_date(invoice.due_on)}",
+        template="invoice_issued"), booking_id=invoice.booking_id, essential=True)
+
+
+def send_invoice_reminder(invoice: Invoice, days_after_due: int) -> bool:
+    """The reminder of an unpaid invoice on its due date or `days_after_due` days after
+    (scheduled job), once per invoice and day."""
+    if days_after_due <= 0:
+        subject = f"Invoice {invoice.number} is due today: {pounds(invoice.outstanding_pence)}"
+    else:
+        subject = (f"Invoice {invoice.number} is overdue: {pounds(invoice.outstanding_pence)} "
+                   f"was due on {uk_date(invoice.due_on)}")
+    return send_once(f"invoice-reminder:{invoice.number}:{days_after_due}",
+                     build=lambda: _invoice_email(invoice, subject=subject,
+                                                  template="invoice_reminder",
+                                                  days_after_due=days_after_due),
+                     booking_id=invoice.booking_id, essential=True)
 
 
 # -- changes made by staff ----------------------------------------------------------------
@@ -198,7 +247,8 @@ def email_hold_expired(event: OutboxEvent) -> None:
         subject=f"Your held seats were released: {course_session.course.title} on "
                 f"{_when(course_session)}",
         template="hold_expired",
-        book_again_url=links.current().session_link(course_session.id) if can_rebook else None,
+        book_again_url=links.current().course_session_link(course_session) if can_rebook
+        else None,
         courses_url=links.current().courses_link()), booking_id=booking.id)
 
 
@@ -217,7 +267,8 @@ def email_payment_failed(event: OutboxEvent) -> None:
         reason=event.payload.get("reason") or event.payload.get("message"),
         pay_url=links.current().pay_link(booking.reference) if hold_is_live else None,
         hold_expires_at=booking.hold_expires_at if hold_is_live else None,
-        book_again_url=links.current().session_link(booking.session_id)), booking_id=booking.id)
+        book_again_url=links.current().course_session_link(booking.session)),
+        booking_id=booking.id)
 
 
 @handlers.on(events.PAYMENT_LINK_READY, name="email.payment_link")
@@ -247,7 +298,24 @@ def email_manage_link(event: OutboxEvent) -> None:
         return _skip(event, booking, "a newer link has been issued since")
     send_once(f"manage-link:{booking.reference}:{version}", _customer_email(
         booking, subject=f"Your new link to manage booking {booking.reference}",
-        template="manage_link"), booking_id=booking.id)
+        template="manage_link", revoked=True), booking_id=booking.id)
+
+
+@handlers.on(events.MANAGE_LINK_REQUESTED, name="email.manage_link_requested")
+def email_requested_manage_link(event: OutboxEvent) -> None:
+    """"Find my booking": the booking's current link, only if the email asked with is
+    the booking's own. Not essential, so the per-recipient cap bounds what strangers
+    who know a reference can send."""
+    from app.services.bookings.manage_links import requested_booking
+
+    booking = requested_booking(event.payload)
+    if booking is None:
+        log.info("%s event %s: no booking with that reference and email; no email sent",
+                 event.event_type, event.id)
+        return
+    send_once(f"manage-link-request:{event.id}", _customer_email(
+        booking, subject=f"Your link to manage booking {booking.reference}",
+        template="manage_link", revoked=False), booking_id=booking.id)
 
 
 # -- cancellations and refunds ------------------------------------------------------------
@@ -369,50 +437,90 @@ def email_waitlist_offer(event: OutboxEvent) -> None:
                   context={"name": payload.get("name") or "there",
                            "course_session": course_session, "course": course_session.course,
                            "venue": course_session.venue, "offer_url": payload["offer_url"],
-                           "manage_url": payload["offer_url"], "expires_at": expires_at}))
+                           "manage_url": payload["offer_url"], "expires_at": expires_at,
+                           "seats": payload.get("seats") or 1,
+                           "leave_url": payload.get("leave_url")}))
 
 
 # -- certificates -----------------------------------------------------------------------
 def _certificate_recipient(attendee: Attendee) -> tuple[str, ...]:
-    return recipients([attendee.email or attendee.booking.contact_email])
+    """The booker, who greets the email, and the attendee too if they gave an address."""
+    return recipients([attendee.booking.contact_email, attendee.email or ""])
 
 
-@handlers.on(events.CERTIFICATE_ISSUED, name="email.certificate_issued")
-def email_certificate_issued(event: OutboxEvent) -> None:
-    number = event.payload.get("certificate_number") or event.aggregate_id
-    attendee = AttendeeRepository().get_by_certificate_number(number)
-    if attendee is None or attendee.full_name == REMOVED_NAME:
-        return
+def _send_certificate(attendee: Attendee, dedupe_key: str, *, resent: bool = False) -> bool:
     booking = attendee.booking
+    number = attendee.certificate_number
 
     def build() -> OutgoingEmail:
         return OutgoingEmail(
             to=_certificate_recipient(attendee),
-            subject=f"Your certificate: {booking.session.course.title} ({number})",
+            subject=f"Certificate for {attendee.full_name}: {booking.session.course.title} "
+                    f"({number})",
             template="certificate_issued",
-            context=_booking_context(booking, attendee=attendee,
+            context=_booking_context(booking, attendee=attendee, resent=resent,
                                      verify_url=links.current().verify_link(number)),
             attachments=(Attachment(f"certificate-{number}.pdf", certificate_document(attendee),
                                     "application/pdf"),))
 
-    send_once(f"certificate-issued:{number}", build=build, booking_id=booking.id, essential=True)
+    return send_once(dedupe_key, build=build, booking_id=booking.id, essential=True)
 
 
-def send_certificate_expiry_reminder(attendee: Attendee) -> bool:
-    """Tell a certificate holder their certificate runs out soon (scheduled job)."""
+def _current_certificate_holder(event: OutboxEvent) -> Attendee | None:
+    """The attendee whose certificate the event names, while that number is still theirs
+    (a reissue since sends its own email) and their name is still on record."""
+    number = event.payload.get("certificate_number") or event.aggregate_id
+    attendee = AttendeeRepository().get_by_certificate_number(number)
+    if attendee is None or attendee.full_name == REMOVED_NAME:
+        log.info("%s event %s: certificate %s is no longer current; no email sent",
+                 event.event_type, event.id, number)
+        return None
+    return attendee
+
+
+@handlers.on(events.CERTIFICATE_ISSUED, name="email.certificate_issued")
+def email_certificate_issued(event: OutboxEvent) -> None:
+    attendee = _current_certificate_holder(event)
+    if attendee is not None:
+        _send_certificate(attendee, f"certificate-issued:{attendee.certificate_number}")
+
+
+@handlers.on(events.CERTIFICATE_RESEND_REQUESTED, name="email.certificate_resent")
+def email_certificate_resent(event: OutboxEvent) -> None:
+    attendee = _current_certificate_holder(event)
+    if attendee is not None:
+        _send_certificate(attendee, f"certificate-resent:{attendee.certificate_number}:{event.id}",
+                          resent=True)
+
+
+def send_certificate_expiry_reminder(attendee: Attendee, days_before: int = 0, *,
+                                     now: datetime | None = None) -> bool:
+    """Tell a certificate holder and their booker that the certificate runs out soon,
+    with the next requalification dates (scheduled job; once per reminder)."""
+    from app.services.bookings.requalification import next_requalification_sessions
+
     if attendee.full_name == REMOVED_NAME or not attendee.certificate_number:
         return False
     booking = attendee.booking
     course = booking.session.course
-    return send_once(f"certificate-expiry:{attendee.certificate_number}", OutgoingEmail(
-        to=_certificate_recipient(attendee),
-        subject=f"Your {course.title} certificate expires on "
-                f"{uk_date(attendee.certificate_expires_on)}",
-        template="certificate_expiry",
-        context=_booking_context(
-            booking, attendee=attendee, courses_url=links.current().courses_link(),
-            verify_url=links.current().verify_link(attendee.certificate_number))),
-        booking_id=booking.id, essential=True)
+    site = links.current()
+
+    def build() -> OutgoingEmail:
+        sessions = [{"course": s.course.title, "starts_at": s.starts_at, "town": s.venue.town,
+                     "url": site.session_link(s.id)}
+                    for s in next_requalification_sessions(course, now=now)]
+        return OutgoingEmail(
+            to=_certificate_recipient(attendee),
+            subject=f"{attendee.full_name}'s {course.title} certificate expires on "
+                    f"{uk_date(attendee.certificate_expires_on)}",
+            template="certificate_expiry",
+            context=_booking_context(
+                booking, attendee=attendee, courses_url=site.courses_link(),
+                requal_sessions=sessions,
+                verify_url=site.verify_link(attendee.certificate_number)))
+
+    return send_once(f"certificate-expiry:{attendee.certificate_number}:{days_before}",
+                     build=build, booking_id=booking.id, essential=True)
 
 
 # -- reminders ----------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from app.services.payments.checkout import (
     payment_progress, retry_queued_checkouts, start_checkout, sync_checkout,
 )
 from app.services.payments.errors import CardPaymentsPaused, InvalidWebhookSignature, WebhooksPaused
-from app.services.payments.offline import create_manual_booking, mark_paid_offline
+from app.services.payments.offline import book_on_invoice, create_manual_booking, mark_paid_offline
 from app.services.payments.refunds import (
     RefundAttempt, attempt_refund, create_missing_cancellation_refunds, refund_booking,
     refund_cancellation, refunds_for, retry_due_refunds,
@@ -42,7 +42,7 @@ __all__ = [
     "Breakers", "CardPaymentsPaused", "CheckoutLinks", "CheckoutRetryReport", "CheckoutStart",
     "ConcurrentCircuitBreaker", "InvalidWebhookSignature", "PaymentProgress", "RefundAttempt",
     "RetryReport", "WebhookOutcome", "WebhooksPaused", "attempt_refund", "breaker_states",
-    "checkout_links", "create_manual_booking", "create_missing_cancellation_refunds", "init_app",
+    "book_on_invoice", "checkout_links", "create_manual_booking", "create_missing_cancellation_refunds", "init_app",
     "mark_paid_offline", "payment_progress", "receive_webhook", "refund_booking",
     "refund_cancellation", "refunds_for", "retry_due_refunds", "retry_queued_checkouts",
     "run_retries", "runtime", "start_checkout", "sync_checkout",

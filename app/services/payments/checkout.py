@@ -103,21 +103,28 @@ def _can_retry_with_own_key(payment: Payment, now: datetime) -> bool:
                 and payment.expires_at >= now + STRIPE_MIN_EXPIRY + REQUEUE_SLACK)
 
 
-def _description(booking: Booking) -> str:
+def _description(booking: Booking, *, per_seat: bool) -> str:
     course_session = booking.session
     starts = course_session.starts_at.strftime("%d %b %Y")
-    return f"{course_session.course.title}, {starts}, {course_session.venue.town} (one seat)"
+    what = "one seat" if per_seat else f"{booking.seats} seats"
+    if booking.discount_pence:
+        what += f", after {booking.discount_label.lower()}"
+    return f"{course_session.course.title}, {starts}, {course_session.venue.town} ({what})"
 
 
 def checkout_request(payment: Payment, booking: Booking, links: CheckoutLinks) -> CheckoutRequest:
+    # One line per seat when the total divides evenly; a discounted total that does not
+    # is one line for the booking, so the card is charged exactly the booking's amount.
+    per_seat = payment.amount_pence % booking.seats == 0
     return CheckoutRequest(
         idempotency_key=f"checkout-{booking.reference}-{payment.id}",
         payment_id=payment.id,
         booking_reference=booking.reference,
         customer_email=booking.contact_email,
-        description=_description(booking),
-        unit_amount_pence=payment.amount_pence // booking.seats,
-        quantity=booking.seats,
+        description=_description(booking, per_seat=per_seat),
+        unit_amount_pence=payment.amount_pence // booking.seats if per_seat
+        else payment.amount_pence,
+        quantity=booking.seats if per_seat else 1,
         currency=payment.currency,
         expires_at=payment.expires_at,
         success_url=links.success_url,

@@ -301,6 +301,8 @@ def refund_cancellation(reference: str, *, now: datetime | None = None) -> Refun
         booking = lock_booking(reference)
         if booking.status != BookingStatus.CANCELLED or booking.refund_due_pence <= 0:
             return None
+        if booking.invoice is not None and not booking.invoice.is_paid:
+            return None  # nothing was paid: a credit note takes it off the invoice
         payment = PaymentRepository().card_payment_for(booking.id)
         if payment is None:  # paid another way, or refunded already: create_refund_row decides
             paid = PaymentRepository().succeeded_for_booking(booking.id)

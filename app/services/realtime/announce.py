@@ -106,9 +106,14 @@ class SeatState:
     people_booking: int
     is_upcoming: bool
     next_hold_expiry: datetime | None = None
+    is_listed: bool = True
 
     @property
     def target(self) -> Target:
+        """Who hears of it: a private session only its own room (its private page),
+        never its course's room or the all-upcoming one."""
+        if not self.is_listed:
+            return Target(self.id, "", False)
         return Target(self.id, self.course_slug, self.is_upcoming)
 
 
@@ -135,6 +140,7 @@ def _state(row: SeatRow) -> SeatState:
         people_booking=row.active_holds,
         is_upcoming=row.is_upcoming,
         next_hold_expiry=row.earliest_hold_expiry,
+        is_listed=row.is_listed,
     )
 
 

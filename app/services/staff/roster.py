@@ -75,6 +75,9 @@ class RosterEntry:
     access_needs: str
     attended: bool | None
     certificate_number: str | None
+    # On a requalification course: the expiry date the booker gave for the attendee's
+    # current certificate, for the trainer to check against the certificate itself.
+    prior_certificate_expires_on: date | None = None
 
 
 @dataclass(frozen=True)
@@ -173,7 +176,7 @@ def get_session_for(actor: User, session_id: int) -> CourseSession:
     return course_session
 
 
-def _entry(number: int, attendee: Attendee) -> RosterEntry:
+def _entry(number: int, attendee: Attendee, course_session: CourseSession) -> RosterEntry:
     booking = attendee.booking
     return RosterEntry(
         number=number,
@@ -187,6 +190,8 @@ def _entry(number: int, attendee: Attendee) -> RosterEntry:
         access_needs=(attendee.access_needs or "").strip(),
         attended=attendee.attended,
         certificate_number=attendee.certificate_number,
+        prior_certificate_expires_on=(attendee.prior_certificate_expires_on
+                                      if course_session.course.is_requalification else None),
     )
 
 
@@ -194,7 +199,7 @@ def _roster(course_session: CourseSession, today: date) -> Roster:
     attendees = AttendeeRepository().on_roster(course_session.id)
     return Roster(
         course_session=course_session,
-        entries=[_entry(n, a) for n, a in enumerate(attendees, start=1)],
+        entries=[_entry(n, a, course_session) for n, a in enumerate(attendees, start=1)],
         can_take_attendance=_attendance_open(course_session, today),
         can_complete=_completable(course_session, today),
         is_completed=course_session.status == SessionStatus.COMPLETED,
@@ -267,7 +272,7 @@ def mark_attendance(actor: User, attendee_id: int, attended: bool, *,
                 "reference": attendee.booking.reference, "attended": attended,
                 "actor_id": actor.id})
         position = [a.id for a in AttendeeRepository().on_roster(course_session.id)]
-        return _entry(position.index(attendee.id) + 1, attendee)
+        return _entry(position.index(attendee.id) + 1, attendee, course_session)
 
 
 def complete_session(actor: User, session_id: int, today: date) -> Completion:

@@ -20,8 +20,9 @@ def _session(session_id: int) -> CourseSession:
     return course_session
 
 
-def roster_lines(session_id: int) -> list[RosterLine]:
-    """One line per seat of every confirmed booking, in booking order."""
+def roster_lines(session_id: int, *, requalification: bool = False) -> list[RosterLine]:
+    """One line per seat of every confirmed booking, in booking order; on a
+    requalification course with the certificate expiry date each attendee stated."""
     lines = []
     for number, attendee in enumerate(AttendeeRepository().on_roster(session_id), start=1):
         booking = attendee.booking
@@ -30,13 +31,17 @@ def roster_lines(session_id: int) -> list[RosterLine]:
             contact_name=booking.contact_name,
             contact_phone=format_uk_phone(booking.contact_phone),
             company=booking.company or "", access_needs=attendee.access_needs or "",
-            attended=attendee.attended))
+            attended=attendee.attended,
+            prior_certificate_expires_on=(attendee.prior_certificate_expires_on
+                                          if requalification else None)))
     return lines
 
 
 def session_roster_pdf(session_id: int) -> bytes:
-    return roster_pdf(_session(session_id), roster_lines(session_id),
-                      provider.current())
+    course_session = _session(session_id)
+    return roster_pdf(course_session, roster_lines(
+        session_id, requalification=course_session.course.is_requalification),
+        provider.current())
 
 
 def session_roster_csv(session_id: int) -> str:

@@ -13,6 +13,9 @@
     monitoring /admin/monitoring            health, traffic, backlog, database performance
     analytics  /admin/analytics             figures for a date range, charts, refresh now
     settings   /admin/settings              features switched on and off (invoices, ...)
+    discounts  /admin/discounts...          discount codes: create, edit, deactivate, uses
+    invoices   /admin/invoices...           unpaid and overdue invoices, mark paid, credit notes
+    enquiries  /admin/enquiries...          on-site enquiries: answer, close, private session
     session_messages /admin/sessions/<id>/message...  email everyone booked on a session
     exports    /admin/exports/..., /admin/sessions/<id>/attendees.csv   CSV downloads
 
@@ -30,6 +33,9 @@ from app.web.admin import session_messages  # noqa: F401  (email a session's att
 from app.web.admin import exports  # noqa: F401  (CSV downloads)
 from app.web.admin import analytics  # noqa: F401  (figures, charts)
 from app.web.admin import settings  # noqa: F401  (feature switches)
+from app.web.admin import enquiries  # noqa: F401  (on-site enquiries, private sessions)
+from app.web.admin import invoices  # noqa: F401  (what is owed, mark paid, credit notes)
+from app.web.admin import discounts  # noqa: F401  (discount codes and their uses)
 from app.web.admin.blueprint import bp
 
 __all__ = ["bp"]

@@ -3,12 +3,13 @@ admin's actions on one booking (resend, names, transfer, cancel, refund, mark
 paid), plus bookings taken by phone."""
 from __future__ import annotations
 
-from flask import current_app, redirect, render_template, request, url_for
+from flask import current_app, make_response, redirect, render_template, request, url_for
 
 from app.services.bookings import holds, manage, manage_links, office
 from app.services.catalogue import timetable
 from app.services.core.errors import DomainError
 from app.services.payments import offline, refunds
+from app.services.staff import certificates
 from app.web.access import admin_required
 from app.web.admin.blueprint import bp
 from app.web.admin.common import (
@@ -100,6 +101,46 @@ def booking_reissue_link(reference: str):
         else:
             flash_success(f"A new manage link is on its way to {booking.contact_email}; "
                           "the old link no longer works.")
+    return see_other(url_for("admin.booking_detail", reference=reference))
+
+
+@bp.get("/bookings/<reference>/certificates/<number>.pdf")
+@admin_required
+def booking_certificate(reference: str, number: str):
+    number, document = certificates.certificate_download(number, as_admin=True)
+    response = make_response(document)
+    response.headers["Content-Type"] = "application/pdf"
+    response.headers["Content-Disposition"] = f'attachment; filename="certificate-{number}.pdf"'
+    return response
+
+
+@bp.post("/bookings/<reference>/attendees/<id:attendee_id>/certificate/reissue")
+@admin_required
+def booking_certificate_reissue(reference: str, attendee_id: int):
+    """Correct the name on an issued certificate: a new number, the old one superseded."""
+    if CsrfForm().validate_on_submit():
+        try:
+            attendee = certificates.reissue_certificate(
+                attendee_id, actor_id=actor_id(), full_name=request.form.get("name"))
+        except DomainError as exc:
+            flash_error(exc.fields.get("name") or exc.message)
+        else:
+            flash_success(f"Certificate reissued to {attendee.full_name} as "
+                          f"{attendee.certificate_number} and emailed; the old number now "
+                          "shows as replaced.")
+    return see_other(url_for("admin.booking_detail", reference=reference))
+
+
+@bp.post("/bookings/<reference>/attendees/<id:attendee_id>/certificate/resend")
+@admin_required
+def booking_certificate_resend(reference: str, attendee_id: int):
+    if CsrfForm().validate_on_submit():
+        try:
+            attendee = certificates.resend_certificate(attendee_id, actor_id=actor_id())
+        except DomainError as exc:
+            flash_error(exc.message)
+        else:
+            flash_success(f"Certificate {attendee.certificate_number} is on its way again.")
     return see_other(url_for("admin.booking_detail", reference=reference))
 
 

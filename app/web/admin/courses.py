@@ -9,8 +9,17 @@ from app.web.access import admin_required
 from app.web.admin.blueprint import bp
 from app.web.admin.common import actor_id, flash_error, flash_success
 from app.web.admin.crud import form_page, post_action, search_page, soft_delete_page
-from app.web.admin.forms import CourseForm, CsrfForm
+from app.web.admin.forms import CourseForm, CsrfForm, options
 from app.web.htmx import see_other
+
+
+def _course_form(course=None) -> CourseForm:
+    form = CourseForm(data=courses_service.form_values(course)) if course else CourseForm()
+    form.requalifies_course_id.choices = options(
+        [("", "Nothing: this is not a requalification course")]
+        + [(c.id, c.title + ("" if c.is_active else " (inactive)"))
+           for c in courses_service.full_courses(course)])
+    return form
 
 
 @bp.get("/courses")
@@ -24,7 +33,7 @@ def courses():
 @admin_required
 def course_new():
     return form_page(
-        CourseForm(), "admin/course_form.html",
+        _course_form(), "admin/course_form.html",
         lambda values: courses_service.create_course(actor_id(), values),
         lambda course: (f"Course '{course.title}' created.",
                         url_for("admin.course_edit", course_id=course.id)),
@@ -36,7 +45,7 @@ def course_new():
 def course_edit(course_id: int):
     course = courses_service.get_course(course_id)
     return form_page(
-        CourseForm(data=courses_service.form_values(course)), "admin/course_form.html",
+        _course_form(course), "admin/course_form.html",
         lambda values: courses_service.update_course(actor_id(), course_id, values),
         lambda _: ("Course saved.", url_for("admin.course_edit", course_id=course_id)),
         course=course, action_form=CsrfForm())

@@ -91,6 +91,10 @@ class CourseForm(FlaskForm):
                                               render_kw=NUMBER)
     default_capacity = StringField("Default seats per session", [Rule(R["default_capacity"])],
                                    render_kw=NUMBER)
+    requalifies_course_id = SelectField(
+        "Requalifies", [Rule(R["requalifies_course_id"])], validate_choice=False,
+        description="The full course whose certificate this course renews. Booking it then "
+                    "asks for each attendee's current certificate expiry date.")
     is_active = BooleanField("Show in the catalogue (active)", default=True)
     del R
 
@@ -183,10 +187,11 @@ class TransferForm(FlaskForm):
 
 class PaymentMethodMixin:
     method = RadioField("Paid by", [Rule(offline.METHOD_RULE)], default="invoice",
-                        choices=options([("invoice", "Invoice"), ("bank_transfer", "Bank transfer")]),
+                        choices=options([("invoice", "Invoice the contact (payment due)"),
+                                         ("bank_transfer", "Bank transfer (paid)")]),
                         validate_choice=False)
     note = StringField("Payment note (optional)", [Rule(offline.NOTE_RULE)],
-                       description="An invoice or purchase order number, a transfer reference.")
+                       description="A purchase order number, a transfer reference.")
 
 
 class MarkPaidForm(PaymentMethodMixin, FlaskForm):

@@ -16,6 +16,7 @@ from app.web.admin.forms import (
 )
 from app.web.formatting import pounds
 from app.web.htmx import is_htmx, page_or_fragment, render, see_other
+from app.web.links import site_links
 
 
 def _course_label(course) -> str:
@@ -85,8 +86,11 @@ def _inline_forms(row):
 def session_detail(session_id: int):
     detail = timetable.session_detail(session_id)
     capacity_form, trainer_form = _inline_forms(detail.row)
+    session = detail.row.session
     return render_template("admin/session_detail.html", detail=detail, row=detail.row,
-                           capacity_form=capacity_form, trainer_form=trainer_form)
+                           capacity_form=capacity_form, trainer_form=trainer_form,
+                           private_link=site_links().course_session_link(session)
+                           if session.is_private else None)
 
 
 def _inline_response(template: str, session_id: int, form, problem, saved: bool):

@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__)
 
-from app.web.api import bookings, catalogue, openapi  # noqa: E402,F401  (routes register on bp)
+from app.web.api import bookings, catalogue, openapi, waitlist  # noqa: E402,F401  (routes register on bp)

@@ -47,6 +47,8 @@ def course_to_json(course: CourseView) -> dict:
         "price_pence": course.price_pence,
         "certificate_validity_months": course.certificate_validity_months,
         "url": site_links().course_link(course.slug),
+        "requalifies": ({"slug": course.requalifies[0], "title": course.requalifies[1]}
+                        if course.requalifies else None),
     }
 
 

@@ -123,7 +123,7 @@ SCHEMAS = {
     "Course": {
         "type": "object",
         "required": ["slug", "title", "category", "summary", "duration_days", "duration_hours",
-                     "price_pence", "certificate_validity_months", "url"],
+                     "price_pence", "certificate_validity_months", "url", "requalifies"],
         "properties": {
             "slug": {"type": "string"}, "title": {"type": "string"},
             "category": {"type": "string"}, "summary": {"type": "string"},
@@ -131,6 +131,12 @@ SCHEMAS = {
             "price_pence": {"type": "integer", "minimum": 0},
             "certificate_validity_months": {"type": "integer"},
             "url": {"type": "string", "format": "uri"},
+            "requalifies": {
+                "anyOf": [_ref("CourseRef"), {"type": "null"}],
+                "description": "For a requalification course, the full course whose "
+                               "certificate it renews (booking it asks for each attendee's "
+                               "current certificate expiry date); null for any other course.",
+            },
         },
     },
     "CourseList": {"type": "object", "required": ["items"],
@@ -182,11 +188,20 @@ SCHEMAS = {
             "name": _NAME,
             "email": {"anyOf": [_EMAIL, {"type": "string", "maxLength": 0}, {"type": "null"}]},
             "access_needs": {"type": ["string", "null"], "maxLength": 500},
+            "certificate_expires_on": {
+                "type": ["string", "null"], "format": "date",
+                "description": "Needed on a requalification course (FAW or EFAW "
+                               "requalification, category `Requalification`): when the "
+                               "attendee's current certificate "
+                               "expires. One that expired more than REQUAL_GRACE_DAYS (28) "
+                               "days before the course starts (UK dates) is a 422 on "
+                               "`attendees.N.certificate_expires_on` whose message links the "
+                               "full course. Ignored on other courses."},
         },
     },
     "BookingRequest": {
         "type": "object",
-        "required": ["session_id", "contact", "attendees"],
+        "required": ["session_id", "contact", "attendees", "accept_terms"],
         "description": "One attendee per seat. Unknown keys are ignored.",
         "properties": {
             "session_id": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
@@ -194,33 +209,106 @@ SCHEMAS = {
             "attendees": {"type": "array", "minItems": 1, "maxItems": 12,
                           "description": "1 to MAX_SEATS_PER_BOOKING (12 by default).",
                           "items": _ref("AttendeeInput")},
+            "discount_code": {
+                "type": ["string", "null"], "maxLength": 32,
+                "description": "A discount code (any letter case). An unknown, expired, "
+                               "used-up or wrong-course code is a 422 on `discount_code`. "
+                               "Only one discount applies: the code's or the group "
+                               "discount, whichever is larger."},
+            "payment_method": {
+                "type": "string", "enum": ["card", "invoice"], "default": "card",
+                "description": "`invoice`: the company is invoiced and the booking is "
+                               "confirmed at once with payment due (needs `billing`; 422 on "
+                               "`payment_method` when paying by invoice is switched off or "
+                               "the booking has fewer than MIN_SEATS_FOR_INVOICE seats)."},
+            "purchase_order": {"type": ["string", "null"], "maxLength": 64,
+                               "description": "The company's purchase-order number, printed "
+                                              "on the invoice (invoice only)."},
+            "billing": _ref("BillingInput"),
+            "accept_terms": {
+                "type": "boolean", "const": True,
+                "description": "The customer agrees to the terms of booking and the "
+                               "cancellation policy (/terms, /cancellation-policy); "
+                               "missing or false is a 422 on `accept_terms`."},
+        },
+    },
+    "WaitlistJoin": {
+        "type": "object",
+        "required": ["name", "email", "seats"],
+        "description": "Who is waiting and for how many seats. Unknown keys are ignored.",
+        "properties": {
+            "name": _NAME,
+            "email": _EMAIL,
+            "seats": {"type": "integer", "minimum": 1, "maximum": 12,
+                      "description": "1 to MAX_SEATS_PER_BOOKING (12 by default)."},
+        },
+    },
+    "WaitlistPlace": {
+        "type": "object",
+        "required": ["position", "seats", "leave_url"],
+        "properties": {
+            "position": {"type": "integer", "minimum": 1,
+                         "description": "Place in line among the people still waiting."},
+            "seats": {"type": "integer", "minimum": 1},
+            "leave_url": {"type": "string", "format": "uri",
+                          "description": "Signed link that takes this entry off the list."},
+        },
+    },
+    "BillingInput": {
+        "type": "object",
+        "required": ["company", "name", "email", "address"],
+        "description": "Who the invoice is for (required with `payment_method: invoice`, "
+                       "ignored otherwise).",
+        "properties": {
+            "company": {"type": "string", "minLength": 1, "maxLength": 120},
+            "name": _NAME,
+            "email": _EMAIL,
+            "address": {"type": "string", "minLength": 1, "maxLength": 500},
+        },
+    },
+    "Payment": {
+        "type": "object",
+        "required": ["method", "status", "invoice_number", "due_date"],
+        "properties": {
+            "method": {"type": "string", "enum": ["card", "invoice"]},
+            "status": {"type": "string", "enum": ["due", "paid", "overdue", "refunded"],
+                       "description": "`overdue`: an unpaid invoice past its due date (UK)."},
+            "invoice_number": _NULLABLE_STRING,
+            "due_date": {"type": ["string", "null"], "format": "date"},
         },
     },
     "Hold": {
         "type": "object",
-        "required": ["reference", "status", "seats", "amount_pence", "hold_expires_at",
-                     "manage_url", "payment_url"],
+        "required": ["reference", "status", "seats", "amount_pence", "discount_pence",
+                     "hold_expires_at", "manage_url", "payment_url", "payment"],
         "properties": {
             "reference": {"type": "string"},
-            "status": {"type": "string", "const": "held"},
+            "status": {"type": "string", "enum": ["held", "confirmed"],
+                       "description": "`confirmed` (with payment due) when paid by invoice."},
             "seats": {"type": "integer", "minimum": 1},
-            "amount_pence": {"type": "integer", "minimum": 0},
-            "hold_expires_at": _TIMESTAMP,
+            "amount_pence": {"type": "integer", "minimum": 0,
+                             "description": "What is to be paid, after `discount_pence`, "
+                                            "VAT included."},
+            "discount_pence": {"type": "integer", "minimum": 0},
+            "hold_expires_at": {"type": ["string", "null"], "format": "date-time",
+                                "description": "None for a booking paid by invoice."},
             "manage_url": {"type": "string", "format": "uri"},
             "payment_url": {"type": "string", "format": "uri"},
+            "payment": _ref("Payment"),
         },
     },
     "Booking": {
         "type": "object",
-        "required": ["reference", "status", "seats", "amount_pence", "refund_due_pence",
-                     "hold_expires_at", "session", "contact", "attendees", "manage_url",
-                     "payment_url"],
+        "required": ["reference", "status", "seats", "amount_pence", "discount_pence",
+                     "refund_due_pence", "hold_expires_at", "session", "contact", "attendees", "manage_url",
+                     "payment_url", "payment"],
         "properties": {
             "reference": {"type": "string"},
             "status": {"type": "string",
                        "enum": ["held", "confirmed", "cancelled", "refunded", "expired"]},
             "seats": {"type": "integer", "minimum": 1},
             "amount_pence": {"type": "integer", "minimum": 0},
+            "discount_pence": {"type": "integer", "minimum": 0},
             "refund_due_pence": {"type": "integer", "minimum": 0},
             "hold_expires_at": {"type": ["string", "null"], "format": "date-time"},
             "session": {
@@ -247,6 +335,7 @@ SCHEMAS = {
                 "properties": {"name": {"type": "string"}, "email": _NULLABLE_STRING}}},
             "manage_url": {"type": "string", "format": "uri"},
             "payment_url": {"type": "string", "format": "uri"},
+            "payment": _ref("Payment"),
         },
     },
 }
@@ -272,6 +361,7 @@ _BOOK_THIS_SESSION = {"BookThisSession": {
         "contact": {"name": "Priya Shah", "email": "priya@example.com",
                     "phone": "07700 900123", "postcode": "LS1 4AP", "company": None},
         "attendees": [{"name": "Sam Jones", "email": None}],
+        "accept_terms": True,
     },
     # For schemathesis' stateful run: send this body as it is (not merged into a generated one).
     "x-schemathesis": {"merge_body": False},
@@ -327,6 +417,25 @@ SPEC: dict = {
                          "links": _BOOK_THIS_SESSION}},
                 {"404": _error("No such session (`not_found`).")}),
         }},
+        "/sessions/{session_id}/waitlist": {"post": {
+            "operationId": "joinWaitlist",
+            "summary": "Join a session's waiting list: when seats come free they are held for "
+                       "the first entries that fit, who are emailed a link to book them.",
+            "parameters": [_SESSION_ID],
+            "requestBody": {"required": True,
+                            "content": {JSON: {"schema": _ref("WaitlistJoin")}}},
+            "responses": _responses(
+                {"201": _json(_ref("WaitlistPlace"), "On the list."),
+                 "200": _json(_ref("WaitlistPlace"), "This email was on the list already: "
+                                                     "its entry, unchanged.")},
+                {**_BAD_BODY,
+                 "404": _error("No such session (`not_found`), or the public waiting list "
+                               "is switched off (`waitlist_disabled`)."),
+                 "409": _error("The seats wanted are free now: book them instead "
+                               "(`seats_available`); or the session is not taking bookings "
+                               "(`session_not_bookable`)."),
+                 "422": _error("Bad input, with a message per field (`validation_error`).")}),
+        }},
         "/bookings": {"post": {
             "operationId": "createBooking",
             "summary": "Hold seats: one attendee per seat, held until `hold_expires_at`.",
@@ -346,7 +455,9 @@ SPEC: dict = {
                  "404": _error("No such session (`not_found`)."),
                    "409": _error("Not enough seats (`sold_out`, `insufficient_seats`) or the "
                                  "session cannot be booked (`session_not_bookable`)."),
-                   "422": _error("Bad input, with a message per field (`validation_error`), "
+                   "422": _error("Bad input, with a message per field (`validation_error`; "
+                                 "on a requalification course a missing or too long expired "
+                                 "certificate is `attendees.N.certificate_expires_on`), "
                                  "or an Idempotency-Key reused with another body "
                                  "(`idempotency_key_reused`).")}),
         }},
