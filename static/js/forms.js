@@ -23,3 +23,25 @@
     }
   });
 })();
+
+/* Filter forms show what the URL says. htmx restores an earlier page from its
+ * history snapshot on Back/Forward, and a snapshot keeps the selects' markup,
+ * not the value chosen since: without this the town select of /sessions?town=York
+ * would show "All towns" beside York's results. */
+(function () {
+  "use strict";
+
+  function syncFiltersWithUrl() {
+    var params = new URLSearchParams(window.location.search);
+    document.querySelectorAll("form.filters select[name]").forEach(function (select) {
+      var wanted = (params.get(select.name) || "").toLowerCase();
+      var match = Array.prototype.find.call(select.options, function (option) {
+        return option.value.toLowerCase() === wanted;
+      });
+      select.value = match ? match.value : "";
+    });
+  }
+
+  document.addEventListener("htmx:historyRestore", syncFiltersWithUrl);
+  window.addEventListener("pageshow", syncFiltersWithUrl);
+})();
