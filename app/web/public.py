@@ -2,10 +2,10 @@
 reach a booking (its personal link is in every booking email)."""
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, Response, render_template, request
 
 from app.services.catalogue import listing
-from app.services.core import provider
+from app.services.core import brand, provider
 from app.web.htmx import page_or_fragment
 
 bp = Blueprint("public", __name__)
@@ -14,6 +14,16 @@ bp = Blueprint("public", __name__)
 @bp.get("/")
 def home():
     return render_template("home.html", overview=listing.home_overview())
+
+
+@bp.get("/brand.css")
+def brand_css():
+    """The brand colours as CSS custom properties: one definition for the site,
+    the emails and the PDFs (app.services.core.brand)."""
+    response = Response(brand.stylesheet(), mimetype="text/css")
+    response.cache_control.public = True
+    response.cache_control.max_age = 3600
+    return response
 
 
 @bp.get("/courses")

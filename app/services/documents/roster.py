@@ -35,6 +35,27 @@ def _session_line(course_session: CourseSession) -> str:
             f"{uk_time(course_session.ends_at)} · {venue.name}, {venue.one_line_address}")
 
 
+CELL_PADDING = 2  # mm, each side of every cell
+# Relative widths of every column but Booking, which is measured (see _column_widths).
+_OTHER_COLUMNS = (8, 64, 30, 38, 44, 52)
+
+
+def _column_widths(pdf, lines: Sequence[RosterLine]) -> tuple[float, ...]:
+    """Column widths in mm across the page, the Booking column as wide as its widest
+    reference so that a reference never breaks over two lines (someone reads it out
+    on the phone); the other columns share what is left. Leaves the table font set."""
+    from app.services.documents.pdf import FONT
+
+    pdf.set_font(FONT, "B", 9)
+    widest = pdf.get_string_width("Booking")
+    pdf.set_font(FONT, "", 9)
+    widest = max([widest, *(pdf.get_string_width(line.booking_reference) for line in lines)])
+    booking = widest + 2 * CELL_PADDING + 1  # 1 mm spare for rounding in the line breaker
+    rest = pdf.epw - booking
+    others = [width * rest / sum(_OTHER_COLUMNS) for width in _OTHER_COLUMNS]
+    return (*others[:2], booking, *others[2:])
+
+
 def roster_pdf(course_session: CourseSession, lines: Sequence[RosterLine],
                provider: Provider) -> bytes:
     from fpdf.fonts import FontFace  # fpdf2 loads with the first PDF (see the package doc)
@@ -49,10 +70,9 @@ def roster_pdf(course_session: CourseSession, lines: Sequence[RosterLine],
     trainer = course_session.trainer.full_name if course_session.trainer else "to be assigned"
     pdf.para(f"Trainer: {trainer}   ·   Attendees: {len(lines)} of {course_session.capacity}", 10)
     pdf.ln(2)
-    pdf.set_font(FONT, "", 9)
     # Tall rows leave room to sign; text is left-aligned (fpdf2 justifies by default).
-    with pdf.table(col_widths=(8, 64, 26, 30, 38, 44, 52), line_height=5.5, text_align="LEFT",
-                   padding=2, headings_style=FontFace(emphasis="BOLD")) as table:
+    with pdf.table(col_widths=_column_widths(pdf, lines), line_height=5.5, text_align="LEFT",
+                   padding=CELL_PADDING, headings_style=FontFace(emphasis="BOLD")) as table:
         table.row(["#", "Name as on certificate", "Booking", "Contact phone", "Company",
                    "Access needs (shared by customer)", "Signature"])
         for line in lines:

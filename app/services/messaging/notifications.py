@@ -77,6 +77,7 @@ def _ics(booking: Booking, *, cancelled: bool = False) -> Attachment:
     provider = _provider()
     content = booking_ics(booking, manage_url=links.current().manage_link(booking.reference),
                           provider_name=provider.name, provider_email=provider.email,
+                          arrive_minutes_before=provider.arrive_minutes_before,
                           cancelled=cancelled)
     return Attachment(f"{booking.reference}.ics", content, "text/calendar")
 
@@ -398,13 +399,18 @@ def email_certificate_issued(event: OutboxEvent) -> None:
     send_once(f"certificate-issued:{number}", build=build, booking_id=booking.id, essential=True)
 
 
+def certificate_expiry_key(certificate_number: str) -> str:
+    """What makes a certificate's expiry reminder unique: one per certificate."""
+    return f"certificate-expiry:{certificate_number}"
+
+
 def send_certificate_expiry_reminder(attendee: Attendee) -> bool:
     """Tell a certificate holder their certificate runs out soon (scheduled job)."""
     if attendee.full_name == REMOVED_NAME or not attendee.certificate_number:
         return False
     booking = attendee.booking
     course = booking.session.course
-    return send_once(f"certificate-expiry:{attendee.certificate_number}", OutgoingEmail(
+    return send_once(certificate_expiry_key(attendee.certificate_number), OutgoingEmail(
         to=_certificate_recipient(attendee),
         subject=f"Your {course.title} certificate expires on "
                 f"{uk_date(attendee.certificate_expires_on)}",
@@ -416,12 +422,16 @@ def send_certificate_expiry_reminder(attendee: Attendee) -> bool:
 
 
 # -- reminders ----------------------------------------------------------------------------
+def course_reminder_key(booking: Booking) -> str:
+    """One reminder per booking and start time, so a moved session gets a fresh one."""
+    return f"course-reminder:{booking.reference}:{london(booking.session.starts_at):%Y%m%dT%H%M}"
+
+
 def send_course_reminder(booking: Booking) -> bool:
     """The reminder a couple of days before the course (scheduled job). Keyed on the
     start time too, so a moved session gets a fresh reminder."""
     course_session = booking.session
-    starts = london(course_session.starts_at)
-    return send_once(f"course-reminder:{booking.reference}:{starts:%Y%m%dT%H%M}", _customer_email(
+    return send_once(course_reminder_key(booking), _customer_email(
         booking,
         subject=f"Reminder: {course_session.course.title} on {_when(course_session)} at "
                 f"{uk_time(course_session.starts_at)}, {course_session.venue.town}",
