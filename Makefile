@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export FLASK_APP := wsgi
 
-.PHONY: run test install install-dev migrate seed browser redis clean
+.PHONY: run test bench wrk install install-dev migrate seed browser redis clean
 
 run: install migrate seed
 	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
@@ -71,6 +71,20 @@ redis:
 	@if ! command -v redis-server >/dev/null && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		echo "installing Debian's redis-server for the rate limit tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
+	fi
+
+# The benchmark (not part of `make test`): starts its own PostgreSQL, fake Stripe,
+# gunicorn and outbox worker on loopback, runs every scenario with wrk, stops them
+# all and writes bench/results/latest.json and latest.md (bench/run.py says how).
+# BENCH_DURATION sets the seconds per run (default 10).
+bench: install-dev wrk
+	$(BIN)/python bench/run.py
+
+# Debian's wrk, the benchmark's load generator, installed when missing and we may.
+wrk:
+	@if ! command -v wrk >/dev/null && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Debian's wrk for make bench"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
 	fi
 
 clean:

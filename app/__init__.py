@@ -176,13 +176,14 @@ def install_service_settings(app: Flask) -> None:
     the provider (who we are, on documents and emails) and the messaging settings
     with a renderer over this app's Jinja environment.
     See app.services.core.installed."""
-    from app.services.core import alerts, links, provider, switches
+    from app.services.core import alerts, brand, links, provider, switches
     from app.services.messaging import settings as messaging
     from app.services.payments import invoices
 
     site_links = links.Links.from_config(app.config, app.url_map)
     app.extensions[links.EXTENSION_KEY] = links.install(site_links)
     who_we_are = provider.install(provider.Provider.from_config(app.config))
+    app.jinja_env.globals.update(brand=brand, provider=who_we_are)
     messaging.install(messaging.MessagingSettings.from_config(
         app.config, renderer=messaging.JinjaTemplates(app.jinja_env), provider=who_we_are))
     alerts.install(alerts.AlertSettings.from_config(app.config))

@@ -18,7 +18,9 @@ from flask.cli import AppGroup, with_appcontext
 from app import demo_data
 from app.models import Role, utcnow
 from app.services.bookings import holds as booking
+from app.services.analytics import refresh_analytics
 from app.services.bookings import idempotency
+from app.services.bookings.holds import BookingPolicy
 from app.services.core.errors import DomainError, InvalidInput
 from app.services.pricing import discounts as discount_codes
 from app.services.staff import accounts
@@ -101,13 +103,21 @@ def seed_demo_command(if_empty: bool) -> None:
     admin_password, admin_shown = _password_from_env("DEMO_ADMIN_PASSWORD")
     trainer_password, trainer_shown = _password_from_env("DEMO_TRAINER_PASSWORD")
     with _errors_as_messages():
-        result = demo_data.seed_demo(utcnow(), admin_email=admin_email,
-                                     admin_password=admin_password,
-                                     trainer_password=trainer_password)
+        result = demo_data.seed_demo(
+            utcnow(), admin_email=admin_email, admin_password=admin_password,
+            trainer_password=trainer_password,
+            reminder_days_before=current_app.config["REMINDER_DAYS_BEFORE"],
+            certificate_reminder_days=current_app.config["CERTIFICATE_REMINDER_DAYS"],
+            policy=BookingPolicy.from_config(current_app.config))
+    refresh_analytics(concurrently=False)
 
     click.echo(f"Loaded demo data: {result.courses} courses, {result.venues} venues, "
                f"{result.sessions} sessions, {result.trainers} trainers, "
                f"{result.bookings} bookings ({result.seats_booked} seats).")
+    click.echo(f"History: {result.past_sessions} past sessions, {result.certificates} "
+               f"certificates; today: {result.sessions_today} sessions with a register to "
+               f"take; upcoming: {result.upcoming_sessions} sessions. No emails were sent "
+               "for the history.")
     if result.admin_created:
         click.echo(f"Admin login: {result.admin_email} / password: {admin_shown}")
     else:

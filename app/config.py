@@ -368,6 +368,7 @@ def _notification_config(env: dict, instance_path: str, app_env: str) -> dict:
         "PROVIDER_VAT_NUMBER": env.get("PROVIDER_VAT_NUMBER",
                                        "" if app_env == "production" else "GB 123 4567 89"),
         "VAT_RATE_PERCENT": _int(env, "VAT_RATE_PERCENT", 20),
+        "ARRIVE_MINUTES_BEFORE": _int(env, "ARRIVE_MINUTES_BEFORE", 15),
     }
 
 

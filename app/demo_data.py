@@ -1,9 +1,26 @@
 """The demo catalogue: what a Yorkshire first-aid provider's booking site holds.
 
-`seed_demo()` loads courses, venues, staff, about three months of sessions and
-a few confirmed bookings in one transaction, into a database without courses.
+`seed_demo()` loads courses, venues and staff, and a past, a present and a
+future, in one transaction, into a database without courses:
+
+- about six months of history: completed sessions with their attendance
+  (a few no-shows) and certificates, one session the office cancelled,
+  customers' cancellations with their refunds, card and invoice payments,
+  waiting-list entries, and a few 12-month certificates from last year that
+  are now due to expire;
+- a session today for every trainer, its register ready to take;
+- about three months of upcoming sessions with bookings, one sold out with a
+  waiting list, a few abandoned checkouts.
+
 Everything random comes from one seeded `random.Random`, so for the same `now`
 the demo looks the same every time.
+
+The history is written as rows (models through the repositories), not through
+the services that would announce it: it sends no emails and writes no outbox
+events. Reminders a real past would already have sent (the course reminder
+of a booking starting within `reminder_days_before`, the expiry reminder of a
+certificate inside one of the `certificate_reminder_days` windows) are recorded as
+``skipped`` sent-email rows, so the worker never sends them on its first run.
 
 Decisions:
 - Qualifications (EFAW, FAW, their requalifications, both paediatric courses)
@@ -19,31 +36,60 @@ Decisions:
   So every session gives its course's contact hours, as the timetable requires
   (app.services.catalogue.timetable.contact_hours_problem).
 - A trainer and a venue have at most one session a day.
+- Today's sessions are one-day courses, one per trainer, run whatever day
+  today is: the trainer register opens on a session's first day, and the demo
+  is for trying it.
+- Every booking that took seats was paid: by card through the fake checkout
+  (provider "fake"), or by invoice for some company bookings. Only card-paid
+  bookings are cancelled, and each cancellation's refund is what the booking
+  policy owed at that notice, refunded to the card.
 """
 from __future__ import annotations
 
 import random
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from app.models import (
-    Attendee, Booking, BookingStatus, Course, CourseSession, Role, SessionStatus, User, Venue,
+    Attendee, Booking, BookingStatus, Course, CourseSession, Payment, PaymentStatus, Refund,
+    RefundStatus, Role, SentEmail, SessionStatus, User, Venue, WaitlistEntry, WaitlistStatus,
 )
 from app.repositories import (
     BookingRepository, CourseRepository, SessionRepository, UserRepository, VenueRepository,
     unit_of_work,
 )
-from app.services.bookings.holds import REFERENCE_ALPHABET, REFERENCE_LENGTH
+from app.repositories.admin import WaitlistRepository
+from app.repositories.notifications import SentEmailRepository
+from app.repositories.payments import PaymentRepository, RefundRepository
+from app.services.bookings.holds import REFERENCE_ALPHABET, REFERENCE_LENGTH, BookingPolicy
 from app.services.catalogue.listing import CourseFacts
 from app.services.core.errors import InvalidState
+from app.services.background.scheduler import reminder_windows
+from app.services.messaging.emails import SKIPPED
+from app.services.messaging.notifications import certificate_expiry_key, course_reminder_key
+from app.services.payments.checkout import CURRENCY
+from app.services.payments.offline import OFFLINE_METHODS
+from app.services.payments.refunds import REASON_CANCELLATION
 from app.services.staff.accounts import create_staff_user
+from app.services.staff.certificates import NUMBER_ALPHABET, add_months
 from app.validation import sanitize_html
 
 LONDON = ZoneInfo("Europe/London")
 RANDOM_SEED = 20130401  # any constant: the demo must look the same each time
 FIRST_DAY_OFFSET = 2  # first sessions the day after tomorrow
 LAST_DAY_OFFSET = 89  # ... and the last within three months
+HISTORY_DAYS = 182  # completed sessions over the last six months
+# Last year's 12-month certificates, so some are due to expire in the next
+# weeks (the office's list looks 90 days ahead).
+LAST_YEAR_FROM_DAYS, LAST_YEAR_TO_DAYS = 335, 280
+LAST_YEAR_COURSES = ("cpr-and-aed", "annual-skills-refresher")
+TODAY_COURSES = ("emergency-first-aid-at-work", "emergency-paediatric-first-aid",
+                 "cpr-and-aed", "emergency-first-aid-at-work-requalification")
+NO_SHOW_RATE = 0.03
+CANCELLATION_RATE = 0.08  # of bookings, cancelled by the customer (card-paid ones)
+INVOICE_SHARE = 0.4  # of company bookings, paid by invoice rather than card
 
 
 @dataclass(frozen=True)
@@ -76,13 +122,17 @@ class StaffSpec:
 class SeedResult:
     courses: int
     venues: int
-    sessions: int
+    sessions: int  # all of them: past, today's and upcoming
     trainers: int
     bookings: int
     seats_booked: int
     admin_email: str
     admin_created: bool  # False when an account with that email already existed
     trainer_emails: tuple[str, ...]  # the trainer accounts this seed created
+    past_sessions: int = 0
+    sessions_today: int = 0
+    upcoming_sessions: int = 0
+    certificates: int = 0
 
 
 def _description(*paragraphs: str, covers: tuple[str, ...]) -> str:
@@ -330,9 +380,14 @@ def is_empty() -> bool:
 
 
 def seed_demo(now: datetime, *, admin_email: str, admin_password: str, trainer_password: str,
-              admin_name: str = "Joanne Whitaker") -> SeedResult:
-    """Load the demo catalogue in one transaction. `now` is an aware datetime.
+              admin_name: str = "Joanne Whitaker", reminder_days_before: int = 2,
+              certificate_reminder_days: Sequence[int] | int = (90, 30),
+              policy: BookingPolicy | None = None) -> SeedResult:
+    """Load the demo in one transaction. `now` is an aware datetime.
 
+    `reminder_days_before`, `certificate_reminder_days` and `policy` are the
+    app's settings (REMINDER_DAYS_BEFORE, CERTIFICATE_REMINDER_DAYS, the
+    refund rules), so the history agrees with what the app would have done.
     Raises InvalidState if there are courses already. Staff accounts whose
     email already exists are left as they are; new ones' passwords must meet
     the account rules (InvalidInput otherwise).
@@ -340,6 +395,8 @@ def seed_demo(now: datetime, *, admin_email: str, admin_password: str, trainer_p
     if now.tzinfo is None:
         raise ValueError("seed_demo needs an aware datetime for `now`")
     now = now.astimezone(timezone.utc)
+    today = now.astimezone(LONDON).date()
+    policy = policy or BookingPolicy()
     rng = random.Random(RANDOM_SEED)
     users = UserRepository()
 
@@ -361,22 +418,56 @@ def seed_demo(now: datetime, *, admin_email: str, admin_password: str, trainer_p
                 created_trainers.append(spec.email)
         trainers = users.trainers()
 
-        sessions = _schedule(rng, now, courses, venues, trainers)
+        busy: set[tuple[str, int, date]] = set()  # ("trainer" | "venue", id, day)
+        upcoming = _schedule(rng, today + timedelta(FIRST_DAY_OFFSET),
+                             today + timedelta(LAST_DAY_OFFSET), courses, venues, trainers, busy,
+                             per_course=lambda spec: spec.sessions_in_quarter)
+        running_today = _sessions_today(rng, today, courses, venues, trainers, busy)
+        past = _schedule(rng, today - timedelta(HISTORY_DAYS), today - timedelta(1), courses,
+                         venues, trainers, busy, finish_by=today - timedelta(1),
+                         per_course=lambda spec: spec.sessions_in_quarter)
+        last_year = _schedule(rng, today - timedelta(LAST_YEAR_FROM_DAYS),
+                              today - timedelta(LAST_YEAR_TO_DAYS), courses, venues, trainers,
+                              busy, finish_by=today - timedelta(1),
+                              per_course=lambda spec: 2 if spec.slug in LAST_YEAR_COURSES else 0)
+        history = sorted(last_year + past, key=lambda s: (s.starts_at, s.course_id))
         session_repo = SessionRepository()
-        for course_session in sessions:
+        for course_session in history + running_today + upcoming:
             session_repo.add(course_session)
 
-        bookings = _demo_bookings(rng, now, sessions)
-        booking_repo = BookingRepository()
-        for booking in bookings:
+        story = _Story(rng, now, policy)
+        story.history(history)
+        story.today(running_today)
+        story.upcoming(upcoming)
+        booking_repo, payment_repo = BookingRepository(), PaymentRepository()
+        for booking in story.bookings:
             booking_repo.add(booking)
+        for payment in story.payments:
+            payment_repo.add(payment)
+        refund_repo = RefundRepository()
+        for refund in story.refunds:
+            refund_repo.add(refund)
+        waitlist_repo = WaitlistRepository()
+        for entry in story.waitlist:
+            waitlist_repo.add(entry)
+        booking_repo.flush()
+        emails = SentEmailRepository()
+        for row in _reminders_already_behind_us(now, story.bookings, reminder_days_before,
+                                                certificate_reminder_days):
+            emails.add(row)
 
+    bookings = [b for b in story.bookings if b.status == BookingStatus.CONFIRMED]
     return SeedResult(
-        courses=len(courses), venues=len(venues), sessions=len(sessions),
+        courses=len(courses), venues=len(venues),
+        sessions=len(history) + len(running_today) + len(upcoming),
         trainers=len(trainers), bookings=len(bookings),
         seats_booked=sum(b.seats for b in bookings),
         admin_email=admin_email, admin_created=admin_created,
         trainer_emails=tuple(created_trainers),
+        past_sessions=len(history), sessions_today=len(running_today),
+        upcoming_sessions=len(upcoming),
+        certificates=sum(1 for b in story.bookings for a in b.attendees
+                         if a.certificate_number),
     )
 
 
@@ -405,21 +496,21 @@ def _course(spec: CourseSpec) -> Course:
 
 
 # -- the timetable ---------------------------------------------------------------
-def _schedule(rng: random.Random, now: datetime, courses: list[Course], venues: list[Venue],
-              trainers: list[User]) -> list[CourseSession]:
-    """Spread each course's sessions evenly over the quarter, one per time slice
-    (or, if none of its days will do, any day of the quarter), on a day when
-    some trainer and some venue are free for every day of the course."""
-    today = now.astimezone(LONDON).date()
-    first, last = today + timedelta(FIRST_DAY_OFFSET), today + timedelta(LAST_DAY_OFFSET)
+def _schedule(rng: random.Random, first: date, last: date, courses: list[Course],
+              venues: list[Venue], trainers: list[User], busy: set, *,
+              per_course: Callable[[CourseSpec], int],
+              finish_by: date | None = None) -> list[CourseSession]:
+    """Spread each course's sessions evenly from `first` to `last`, one per time
+    slice (or, if none of its days will do, any day of the span), on a day when
+    some trainer and some venue are free for every day of the course (`busy`
+    is shared between calls). With `finish_by`, every session ends by then."""
     span = (last - first).days + 1
     quarter = [first + timedelta(d) for d in range(span)]
-    closed = set().union(*(_days_closed(year) for year in range(first.year, last.year + 1)))
-    busy: set[tuple[str, int, date]] = set()  # ("trainer" | "venue", id, day)
+    closed = set().union(*(_days_closed(year) for year in range(first.year, last.year + 2)))
     sessions = []
 
     for spec, course in zip(COURSES, courses):
-        count = spec.sessions_in_quarter
+        count = per_course(spec)
         for i in range(count):
             in_slice = quarter[i * span // count:(i + 1) * span // count]
             elsewhere = [d for d in quarter if d not in in_slice]
@@ -427,7 +518,7 @@ def _schedule(rng: random.Random, now: datetime, courses: list[Course], venues: 
             rng.shuffle(elsewhere)
             for day in in_slice + elsewhere:
                 days = [day + timedelta(k) for k in range(spec.duration_days)]
-                if not _can_run_on(spec, days, closed):
+                if not _can_run_on(spec, days, closed) or (finish_by and days[-1] > finish_by):
                     continue
                 trainer = _first_free(rng, "trainer", trainers, days, busy)
                 venue = _first_free(rng, "venue", venues, days, busy)
@@ -518,31 +609,216 @@ def _times(rng: random.Random, spec: CourseSpec, first_day: date, last_day: date
     return local_start.astimezone(timezone.utc), local_end.astimezone(timezone.utc)
 
 
-# -- bookings --------------------------------------------------------------------
-def _demo_bookings(rng: random.Random, now: datetime,
-                   sessions: list[CourseSession]) -> list[Booking]:
-    """Confirmed bookings, more on the sooner sessions: the first one-day session
-    is sold out, the first multi-day one has a single seat left, the rest vary."""
-    if not sessions:
-        return []
-    full = next((s for s in sessions if s.course.duration_days == 1), sessions[0])
-    nearly_full = next((s for s in sessions if s.course.duration_days > 1 and s is not full), None)
-    references: set[str] = set()
-    bookings = []
-    for course_session in sessions:
-        if course_session is full:
-            target = course_session.capacity
-        elif course_session is nearly_full:
-            target = course_session.capacity - 1
-        elif rng.random() < _booked_share(course_session.starts_at - now):
-            target = rng.randint(1, course_session.capacity * 2 // 3)
-        else:
-            continue
+def _sessions_today(rng: random.Random, today: date, courses: list[Course], venues: list[Venue],
+                    trainers: list[User], busy: set) -> list[CourseSession]:
+    """One one-day session today for each trainer, each at its own venue."""
+    specs = {spec.slug: (spec, course) for spec, course in zip(COURSES, courses)}
+    sessions = []
+    for i, trainer in enumerate(trainers):
+        spec, course = specs[TODAY_COURSES[i % len(TODAY_COURSES)]]
+        venue = _first_free(rng, "venue", venues, [today], busy)
+        if venue is None:  # more trainers than venues: the rest teach another day
+            break
+        busy |= {("trainer", trainer.id, today), ("venue", venue.id, today)}
+        course_session = _session(rng, spec, course, venue, trainer, [today])
+        course_session.capacity = 12
+        sessions.append(course_session)
+    return sessions
+
+
+# -- bookings, payments, attendance ----------------------------------------------
+@dataclass
+class _Story:
+    """What happened to the demo's sessions, as rows to add: bookings (with their
+    attendees), payments, refunds and waiting-list entries."""
+
+    rng: random.Random
+    now: datetime
+    policy: BookingPolicy
+    bookings: list[Booking] = field(default_factory=list)
+    payments: list[Payment] = field(default_factory=list)
+    refunds: list[Refund] = field(default_factory=list)
+    waitlist: list[WaitlistEntry] = field(default_factory=list)
+    references: set[str] = field(default_factory=set)
+    certificate_numbers: set[str] = field(default_factory=set)
+
+    # -- the three times --------------------------------------------------------
+    def history(self, sessions: list[CourseSession]) -> None:
+        """Completed sessions, filled as real ones were, and one the office cancelled
+        (a trainer off sick): its customers were refunded in full."""
+        cancelled = sessions[len(sessions) * 2 // 3] if len(sessions) > 2 else None
+        for course_session in sessions:
+            full = self.rng.random() < 0.3
+            target = course_session.capacity if full else self.rng.randint(
+                course_session.capacity // 2, course_session.capacity - 1)
+            booked = self._fill(course_session, target, lead_days=(3, 45),
+                                card=course_session is cancelled)
+            if course_session is cancelled:
+                course_session.status = SessionStatus.CANCELLED
+                for booking in booked:
+                    self._cancel(booking, course_session.starts_at - timedelta(days=4),
+                                 refund_pence=booking.amount_pence)
+                continue
+            course_session.status = SessionStatus.COMPLETED
+            self._attendance(course_session, booked)
+            if full:
+                for status in self.rng.sample((WaitlistStatus.BOOKED, WaitlistStatus.CANCELLED,
+                                               WaitlistStatus.CANCELLED), k=2):
+                    self._wait(course_session, status,
+                               course_session.starts_at - timedelta(days=self.rng.randint(5, 20)))
+
+    def today(self, sessions: list[CourseSession]) -> None:
+        """Today's sessions: booked and paid, nobody marked yet."""
+        for course_session in sessions:
+            self._fill(course_session, self.rng.randint(6, course_session.capacity - 2),
+                       lead_days=(1, 30), not_after=self.now)
+
+    def upcoming(self, sessions: list[CourseSession]) -> None:
+        """More bookings on the sooner sessions: the first one-day session is sold
+        out (with a waiting list), the first multi-day one has a single seat left,
+        the rest vary; a few checkouts were abandoned."""
+        if not sessions:
+            return
+        full = next((s for s in sessions if s.course.duration_days == 1), sessions[0])
+        nearly_full = next((s for s in sessions
+                            if s.course.duration_days > 1 and s is not full), None)
+        for course_session in sessions:
+            if course_session is full:
+                target = course_session.capacity
+            elif course_session is nearly_full:
+                target = course_session.capacity - 1
+            elif self.rng.random() < _booked_share(course_session.starts_at - self.now):
+                target = self.rng.randint(1, course_session.capacity * 2 // 3)
+            else:
+                continue
+            self._fill(course_session, target, lead_days=(1, 28), not_after=self.now)
+            if target and self.rng.random() < 0.15:
+                self._abandoned(course_session)
+        for _ in range(3):
+            self._wait(full, WaitlistStatus.WAITING,
+                       self.now - timedelta(days=self.rng.randint(1, 6),
+                                            minutes=self.rng.randint(0, 600)))
+
+    # -- the pieces ---------------------------------------------------------------
+    def _fill(self, course_session: CourseSession, target: int, *, lead_days: tuple[int, int],
+              not_after: datetime | None = None, card: bool = False) -> list[Booking]:
+        """Confirmed, paid bookings for `target` seats (never more: the seats are the
+        session's capacity at most), and now and then a booking its customer
+        cancelled before the course."""
+        target = min(target, course_session.capacity)
+        booked = []
         while target > 0:
-            seats = min(target, rng.choice((1, 1, 1, 2, 2, 3, 4)))
-            bookings.append(_booking(rng, now, course_session, seats, references))
+            seats = min(target, self.rng.choice((1, 1, 1, 2, 2, 3, 4)))
+            booked.append(self._confirmed(course_session, seats, lead_days, not_after,
+                                          card=card))
             target -= seats
-    return bookings
+        if self.rng.random() < CANCELLATION_RATE * 4:
+            extra = self._confirmed(course_session, self.rng.choice((1, 1, 2)), lead_days,
+                                    not_after, card=True)
+            latest = min(course_session.starts_at, not_after or course_session.starts_at)
+            span = max(60, int((latest - extra.confirmed_at).total_seconds() // 60) - 60)
+            self._cancel(extra, extra.confirmed_at + timedelta(minutes=self.rng.randint(30, span)))
+        return booked
+
+    def _confirmed(self, course_session: CourseSession, seats: int, lead_days: tuple[int, int],
+                   not_after: datetime | None, *, card: bool = False) -> Booking:
+        latest = min(course_session.starts_at, not_after or course_session.starts_at)
+        created_at = latest - timedelta(days=self.rng.randint(*lead_days),
+                                        minutes=self.rng.randint(0, 600))
+        confirmed_at = created_at + timedelta(minutes=self.rng.randint(2, 12))
+        booking = self._booking(course_session, seats, created_at)
+        booking.status, booking.confirmed_at = BookingStatus.CONFIRMED, confirmed_at
+        booking.updated_at = confirmed_at
+        invoice = not card and booking.company and self.rng.random() < INVOICE_SHARE
+        method = "invoice" if invoice else "fake"
+        booking.payment_note = OFFLINE_METHODS[method] if invoice else None
+        self.payments.append(Payment(
+            booking=booking, provider=method, amount_pence=booking.amount_pence,
+            currency=CURRENCY, status=PaymentStatus.SUCCEEDED, paid_at=confirmed_at,
+            provider_checkout_id=None if invoice else f"cs_demo_{booking.reference}",
+            provider_payment_id=None if invoice else f"pi_demo_{booking.reference}",
+            created_at=created_at, updated_at=confirmed_at))
+        self.bookings.append(booking)
+        return booking
+
+    def _cancel(self, booking: Booking, at: datetime, *, refund_pence: int | None = None) -> None:
+        """Cancelled at `at` and refunded to the card what the policy owed then (or
+        `refund_pence`). Only card-paid bookings are cancelled here."""
+        owed = refund_pence if refund_pence is not None else self.policy.refund_due_pence(
+            booking.amount_pence, booking.session.starts_at, at)
+        booking.status, booking.cancelled_at, booking.updated_at = BookingStatus.CANCELLED, at, at
+        booking.refund_due_pence = owed
+        payment = next(p for p in self.payments if p.booking is booking)
+        if not payment.is_card:
+            raise ValueError("the demo cancels card-paid bookings only")
+        if owed:
+            self.refunds.append(Refund(
+                booking=booking, payment=payment, amount_pence=owed, reason=REASON_CANCELLATION,
+                status=RefundStatus.SUCCEEDED, provider_refund_id=f"re_demo_{booking.reference}",
+                idempotency_key=f"refund-{booking.reference}-{REASON_CANCELLATION}", attempts=1,
+                created_at=at, updated_at=at + timedelta(minutes=1)))
+
+    def _abandoned(self, course_session: CourseSession) -> None:
+        """A hold nobody paid for: expired, its seats long free again."""
+        created_at = self.now - timedelta(days=self.rng.randint(1, 20),
+                                          minutes=self.rng.randint(0, 600))
+        booking = self._booking(course_session, self.rng.choice((1, 2)), created_at)
+        booking.status = BookingStatus.EXPIRED
+        booking.updated_at = booking.hold_expires_at
+        self.bookings.append(booking)
+
+    def _attendance(self, course_session: CourseSession, booked: list[Booking]) -> None:
+        """The register as the trainer took it, and a certificate for everyone who
+        attended, dated the course's last day."""
+        completed_on = course_session.ends_at.astimezone(LONDON).date()
+        months = course_session.course.certificate_validity_months
+        for booking in booked:
+            for attendee in booking.attendees:
+                attendee.attended = self.rng.random() >= NO_SHOW_RATE
+                if attendee.attended:
+                    attendee.certificate_number = self._certificate_number(completed_on)
+                    attendee.certificate_issued_on = completed_on
+                    attendee.certificate_expires_on = add_months(completed_on, months)
+
+    def _wait(self, course_session: CourseSession, status: WaitlistStatus,
+              created_at: datetime) -> None:
+        name, email = _person(self.rng)
+        self.waitlist.append(WaitlistEntry(
+            session=course_session, name=name, email=email,
+            phone=f"+447700900{self.rng.randrange(1000):03d}",
+            seats=self.rng.choice((1, 1, 2)), status=status,
+            created_at=created_at, updated_at=created_at))
+
+    def _booking(self, course_session: CourseSession, seats: int,
+                 created_at: datetime) -> Booking:
+        """A held booking as the booking form makes it; the caller says what became of it."""
+        contact = _person(self.rng)
+        people = [contact] + [_person(self.rng) for _ in range(seats - 1)]
+        return Booking(
+            reference=_reference(self.rng, self.references),
+            session=course_session,
+            contact_name=contact[0], contact_email=contact[1],
+            contact_phone=f"+447700900{self.rng.randrange(1000):03d}",  # Ofcom's drama range
+            contact_postcode=self.rng.choice(_CUSTOMER_POSTCODES),
+            company=self.rng.choice(_COMPANIES),
+            seats=seats,
+            amount_pence=seats * course_session.price_pence,
+            status=BookingStatus.HELD,
+            hold_expires_at=created_at + timedelta(minutes=self.policy.hold_minutes),
+            created_at=created_at,
+            updated_at=created_at,
+            attendees=[Attendee(position=i, full_name=name, email=email if i == 0 else None)
+                       for i, (name, email) in enumerate(people)],
+        )
+
+    def _certificate_number(self, completed_on: date) -> str:
+        """Like certificates.new_certificate_number(), from the seeded generator."""
+        while True:
+            number = f"RFT-{completed_on:%y%m}-" + "".join(
+                self.rng.choice(NUMBER_ALPHABET) for _ in range(6))
+            if number not in self.certificate_numbers:
+                self.certificate_numbers.add(number)
+                return number
 
 
 def _booked_share(lead_time: timedelta) -> float:
@@ -550,33 +826,32 @@ def _booked_share(lead_time: timedelta) -> float:
     return 0.7 if lead_time < timedelta(30) else 0.4 if lead_time < timedelta(60) else 0.15
 
 
-def _booking(rng: random.Random, now: datetime, course_session: CourseSession, seats: int,
-             references: set[str]) -> Booking:
-    """A confirmed booking as if paid a few weeks ago. No Payment row is written
-    (no money moved), which `payment_note` says for the admin pages."""
-    contact = _person(rng)
-    company = rng.choice(_COMPANIES)
-    created_at = now - timedelta(days=rng.randint(1, 28), minutes=rng.randint(0, 600))
-    confirmed_at = created_at + timedelta(minutes=rng.randint(2, 12))
-    people = [contact] + [_person(rng) for _ in range(seats - 1)]
-    return Booking(
-        reference=_reference(rng, references),
-        session=course_session,
-        contact_name=contact[0], contact_email=contact[1],
-        contact_phone=f"+447700900{rng.randrange(1000):03d}",  # Ofcom's drama range
-        contact_postcode=rng.choice(_CUSTOMER_POSTCODES),
-        company=company,
-        seats=seats,
-        amount_pence=seats * course_session.price_pence,
-        status=BookingStatus.CONFIRMED,
-        hold_expires_at=created_at + timedelta(minutes=30),
-        confirmed_at=confirmed_at,
-        created_at=created_at,
-        updated_at=confirmed_at,
-        payment_note="Demo booking: no payment was taken.",
-        attendees=[Attendee(position=i, full_name=name, email=email if i == 0 else None)
-                   for i, (name, email) in enumerate(people)],
-    )
+def _reminders_already_behind_us(now: datetime, bookings: list[Booking], reminder_days: int,
+                                 certificate_days: Sequence[int] | int) -> list[SentEmail]:
+    """The reminders a real past would have sent by `now`, recorded as skipped
+    (never sent), so the reminder jobs do not send them on their first run."""
+    rows = []
+    today = now.astimezone(LONDON).date()
+    for booking in bookings:
+        if (booking.status == BookingStatus.CONFIRMED
+                and now < booking.session.starts_at <= now + timedelta(days=reminder_days)):
+            rows.append(SentEmail(
+                dedupe_key=course_reminder_key(booking), booking_id=booking.id,
+                to_address=booking.contact_email, template="course_reminder", status=SKIPPED,
+                subject="Course reminder (demo history: not sent)", created_at=now))
+        for attendee in booking.attendees:
+            expires = attendee.certificate_expires_on
+            window = next((days for days, first, last in reminder_windows(certificate_days, today)
+                           if expires and first <= expires <= last), None)
+            if window is not None:
+                rows.append(SentEmail(
+                    dedupe_key=certificate_expiry_key(attendee.certificate_number, window),
+                    booking_id=booking.id,
+                    to_address=attendee.email or booking.contact_email,
+                    template="certificate_expiry", status=SKIPPED,
+                    subject="Certificate expiry reminder (demo history: not sent)",
+                    created_at=now))
+    return rows
 
 
 def _person(rng: random.Random) -> tuple[str, str]:

@@ -172,6 +172,15 @@ def db_session(app):
     return db.session
 
 
+@pytest.fixture
+def count_statements(app):
+    """`with count_statements() as sent: client.get(...)`; then `sent.count` is the
+    number of SQL statements the request sent (see tests/query_count.py)."""
+    from query_count import statements_sent
+
+    return lambda: statements_sent(db.engine)
+
+
 # -- staff accounts and signed-in clients ------------------------------------------
 # Helpers in tests/staff_helpers.py (import them from there, not from conftest).
 from staff_helpers import (  # noqa: E402

@@ -20,7 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 class GunicornServer:
     def __init__(self, database_url: str, *, workers: int = 2, threads: int = 64,
-                 env: dict[str, str] | None = None):
+                 env: dict[str, str] | None = None, app: str = "wsgi:app"):
+        self.app = app
         self.port = free_port()
         self.root = tempfile.mkdtemp(prefix="gunicorn-")
         self.log_path = os.path.join(self.root, "server.log")
@@ -53,7 +54,7 @@ class GunicornServer:
         self.process = subprocess.Popen(
             # No control socket: several servers may run at once (tests, benchmarks).
             [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--no-control-socket",
-             "wsgi:app"],
+             self.app],
             cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
             start_new_session=True)
         deadline = time.monotonic() + timeout

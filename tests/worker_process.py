@@ -26,7 +26,12 @@ from app.services.core import events  # noqa: E402
 
 RACE_EVENT = "RaceProbe"
 RACE_HANDLER = "test.race.record"
-LEASE_SECONDS = 2
+# Long enough that a loaded machine still finishes the crash worker's claim-render-send
+# inside the lease (the test checks it is still leased), short enough to wait out.
+LEASE_SECONDS = 8
+# The racers never wait a lease out: a batch taking longer than its lease would be
+# handed on by design (at-least-once), which is not the race under test.
+RACE_LEASE_SECONDS = 120
 
 
 def make_app(database_url: str, **overrides):
@@ -55,7 +60,7 @@ def pending_count() -> int:
 def race(database_url: str, workdir: str, index: str) -> None:
     work = Path(workdir)
     register_race_handler(work / f"delivered-{index}.txt")
-    app = make_app(database_url, MAIL_BACKEND="locmem")
+    app = make_app(database_url, MAIL_BACKEND="locmem", OUTBOX_LEASE_SECONDS=RACE_LEASE_SECONDS)
     policy = dispatcher.DispatchPolicy.from_config(app.config)
     worker = dispatcher.new_worker_id()
     (work / f"ready-{index}").touch()

@@ -2,12 +2,12 @@
 reach a booking (its personal link is in every booking email)."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, make_response, render_template, request
+from flask import Blueprint, Response, current_app, make_response, render_template, request
 
 from app.services.bookings.holds import BookingPolicy
 from app.services.bookings.terms import cancellation_policy
 from app.services.catalogue import listing
-from app.services.core import provider
+from app.services.core import brand, provider
 from app.web.htmx import no_store, page_or_fragment
 
 bp = Blueprint("public", __name__)
@@ -16,6 +16,16 @@ bp = Blueprint("public", __name__)
 @bp.get("/")
 def home():
     return render_template("home.html", overview=listing.home_overview())
+
+
+@bp.get("/brand.css")
+def brand_css():
+    """The brand colours as CSS custom properties: one definition for the site,
+    the emails and the PDFs (app.services.core.brand)."""
+    response = Response(brand.stylesheet(), mimetype="text/css")
+    response.cache_control.public = True
+    response.cache_control.max_age = 3600
+    return response
 
 
 @bp.get("/courses")

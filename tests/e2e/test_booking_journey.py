@@ -95,3 +95,42 @@ def test_session_calendar_filters_update_without_a_reload_and_keep_the_url(
     assert leeds.course.title not in results.inner_text()
     assert page.evaluate("window.__marker") == "same page"
     axe_check(page)
+
+
+def test_back_on_the_calendar_shows_the_filter_the_url_and_results_say(
+        live_server, page, axe_check):
+    SessionFactory(venue__town="Leeds")
+    york = SessionFactory(venue__town="York", venue__postcode="YO1 7HH")
+    page.goto(f"{live_server}/sessions")
+    axe_check(page)
+    town = page.locator("select[name=town]")
+    town.select_option("York")
+    page.wait_for_url(re.compile(r"town=York"))
+    town.select_option("Leeds")
+    page.wait_for_url(re.compile(r"town=Leeds"))
+
+    page.go_back()
+    page.wait_for_url(re.compile(r"town=York"))
+    page.locator("#session-results").get_by_role(
+        "link", name=york.course.title, exact=True).wait_for()
+    expect(town).to_have_value("York")
+
+    page.go_back()
+    page.wait_for_url(re.compile(r"/sessions$"))
+    expect(town).to_have_value("")
+    axe_check(page)
+
+
+def test_a_failed_submit_moves_focus_to_the_error_summary(live_server, page, axe_check):
+    """A screen reader then reads "There is a problem" and the list of errors."""
+    session = SessionFactory()
+    open_booking_form(page, axe_check, live_server, session.id)
+    assert page.evaluate("document.activeElement === document.body")
+
+    page.get_by_role("button", name="Continue to payment").click()
+    page.wait_for_load_state("load")
+    summary = page.locator(".error-summary")
+    summary.wait_for()
+    expect(summary).to_be_focused()
+    assert "There is a problem" in summary.inner_text()
+    axe_check(page)

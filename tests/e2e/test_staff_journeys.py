@@ -1,12 +1,14 @@
 """Staff journeys in a real browser: an admin adds a session that the public
-calendar then shows; a trainer takes the register on a phone."""
+calendar then shows; a trainer takes the register on a phone; the admin
+bookings filters keep apart at every width."""
 import re
 from datetime import timedelta
 
 import pytest
+from playwright.sync_api import expect
 
 from app.models import utcnow
-from e2e_steps import DESKTOP, sign_in
+from e2e_steps import DESKTOP, PHONE, sign_in
 from factories import (
     AttendeeFactory, BookingFactory, CourseFactory, SessionFactory, VenueFactory,
 )
@@ -29,9 +31,10 @@ def test_admin_creates_a_session_that_appears_on_the_public_calendar(
     page.get_by_label("Date (first day)").fill(day.isoformat())
     page.get_by_label("Starts (UK time)").fill("09:30")
     page.get_by_role("button", name="Create").click()
-    # No end time: the form comes back with the error, and is accessible with it.
+    # No end time: the form comes back with the error, focused, and is accessible with it.
     page.locator(".error-summary").wait_for()
     page.wait_for_load_state("load")
+    expect(page.locator(".error-summary")).to_be_focused()
     axe_check(page)
     page.get_by_label("Ends (UK time)").fill("16:30")
     page.get_by_label("Seats").fill("10")
@@ -73,3 +76,29 @@ def test_trainer_takes_the_register_on_a_phone(live_server, page, axe_check, tra
     page.reload(wait_until="load")  # the marks were saved
     assert page.locator(f"#attendee-{amira.id}").get_attribute("data-attended") == "present"
     assert page.locator(f"#attendee-{tom.id}").get_attribute("data-attended") == "absent"
+
+
+def boxes_overlap(a: dict, b: dict) -> bool:
+    return (a["x"] < b["x"] + b["width"] and b["x"] < a["x"] + a["width"]
+            and a["y"] < b["y"] + b["height"] and b["y"] < a["y"] + a["height"])
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, {"width": 800, "height": 900}, PHONE],
+                         ids=["desktop", "tablet", "phone"])
+def test_admin_bookings_filters_do_not_run_into_each_other(
+        live_server, open_page, axe_check, admin_user, viewport):
+    SessionFactory(course__title="Emergency First Aid at Work with a long title")
+    page = open_page(viewport)
+    sign_in(page, axe_check, live_server, admin_user, r"/admin/?$")
+    page.goto(f"{live_server}/admin/bookings")
+    axe_check(page)
+
+    fields = page.locator("form.admin-filters").locator("input:visible, select:visible")
+    boxes = {f"{fields.nth(i).get_attribute('name')}": fields.nth(i).bounding_box()
+             for i in range(fields.count())}
+    assert {"q", "status"} <= boxes.keys()
+    form = page.locator("form.admin-filters").bounding_box()
+    for name, box in boxes.items():
+        assert box["x"] >= form["x"] and box["x"] + box["width"] <= form["x"] + form["width"], name
+        others = [other for other, b in boxes.items() if other != name and boxes_overlap(box, b)]
+        assert not others, f"{name} overlaps {others} at {viewport['width']}px"

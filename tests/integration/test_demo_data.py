@@ -58,15 +58,20 @@ def all_sessions() -> list[CourseSession]:
     return list(db.session.scalars(select(CourseSession).order_by(CourseSession.starts_at)))
 
 
-def test_seed_loads_courses_venues_staff_and_a_quarter_of_sessions(app):
+def test_seed_loads_courses_venues_staff_six_months_of_history_today_and_a_quarter_ahead(app):
     assert is_empty()
     result = seed()
 
     assert not is_empty()
     assert (result.courses, result.venues, result.trainers) == (8, 8, 4)
-    assert 60 <= result.sessions <= 90
+    assert 60 <= result.upcoming_sessions <= 90
+    assert result.sessions_today == 4
+    assert 60 <= result.past_sessions <= 100
+    assert result.sessions == result.past_sessions + result.sessions_today + \
+        result.upcoming_sessions
+    assert result.bookings == db.session.scalar(select(func.count()).select_from(Booking).where(
+        Booking.status == BookingStatus.CONFIRMED))
     assert db.session.scalar(select(func.count()).select_from(CourseSession)) == result.sessions
-    assert db.session.scalar(select(func.count()).select_from(Booking)) == result.bookings
     roles = sorted(u.role.value for u in db.session.scalars(select(User)))
     assert roles == ["admin"] + ["trainer"] * 4
     towns = set(db.session.scalars(select(Venue.town)))
@@ -178,18 +183,20 @@ def test_demo_bookings_vary_seat_counts_and_never_exceed_capacity(app):
     assert all(n >= 0 for n in left)
 
 
-def test_demo_bookings_look_like_real_confirmed_bookings(app):
+def test_demo_bookings_look_like_real_bookings(app):
     seed()
     bookings = list(db.session.scalars(select(Booking)))
     assert bookings
     assert len({b.reference for b in bookings}) == len(bookings)
+    assert {b.status for b in bookings} == {BookingStatus.CONFIRMED, BookingStatus.CANCELLED,
+                                             BookingStatus.EXPIRED}
     for b in bookings:
-        assert b.status == BookingStatus.CONFIRMED
+        assert b.created_at < MID_MARCH
         assert re.fullmatch(f"[{REFERENCE_ALPHABET}]{{10}}", b.reference)
         assert re.fullmatch(r"\+447700900\d{3}", b.contact_phone)
         assert b.contact_email.endswith("@example.com")
         assert b.amount_pence == b.seats * b.session.price_pence
-        assert b.confirmed_at < MID_MARCH
+        assert b.confirmed_at is None or b.created_at < b.confirmed_at < MID_MARCH
         assert [a.position for a in b.attendees] == list(range(b.seats))
     assert db.session.scalar(select(func.count()).select_from(Attendee)) == sum(
         b.seats for b in bookings)

@@ -61,6 +61,19 @@ def test_roster_pdf_lists_confirmed_attendees_as_on_the_certificate_with_phones(
     assert "Attendees: 3 of 12" in text
 
 
+def test_roster_pdf_keeps_every_booking_reference_on_one_line(app):
+    """W and M are the widest letters a reference can have; a reference broken over
+    two lines comes back from the PDF as two pieces."""
+    course_session = SessionFactory()
+    for reference in ("WWWWWWWWWW", "MWMWMWMWMW", "TEST00000001"):
+        booking = BookingFactory(session=course_session, reference=reference,
+                                 confirmed_at=course_session.starts_at)
+        AttendeeFactory(booking=booking, position=0, full_name="Alex Example")
+    lines = pdf_text(roster_documents.session_roster_pdf(course_session.id)).splitlines()
+    for reference in ("WWWWWWWWWW", "MWMWMWMWMW", "TEST00000001"):
+        assert any(reference in line for line in lines), reference
+
+
 def test_roster_csv_has_the_same_people_and_cannot_run_formulas(app):
     course_session = make_roster_session()
     rows = list(csv.DictReader(io.StringIO(roster_documents.session_roster_csv(course_session.id))))

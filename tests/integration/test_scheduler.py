@@ -98,8 +98,9 @@ def test_a_failed_run_is_retried_on_a_later_tick_and_a_vanished_one_is_taken_ove
     at = datetime(2026, 11, 25, 3, 0, tzinfo=timezone.utc)
     assert scheduler.run_job(probe, app.config, now=at).status == "failed"
     assert scheduler.run_job(probe, app.config, now=at + timedelta(minutes=1)).status == "skipped"
+    # Runs finish on the real clock: retry the same slot once RETRY_FAILED_AFTER has passed.
     later = utcnow() + scheduler.RETRY_FAILED_AFTER
-    assert scheduler.run_job(probe, app.config, now=later).status == "done"
+    assert scheduler.run_job(probe, app.config, now=later, slot="2026-11-25").status == "done"
     assert len(attempts) == 2
 
     # A run whose worker died stays "running" until STALE_AFTER, then another takes it.
@@ -109,7 +110,7 @@ def test_a_failed_run_is_retried_on_a_later_tick_and_a_vanished_one_is_taken_ove
                               started_at=utcnow()))
     assert scheduler.run_job(stuck, app.config, now=at).status == "skipped"
     later = utcnow() + scheduler.STALE_AFTER
-    assert scheduler.run_job(stuck, app.config, now=later).status == "done"
+    assert scheduler.run_job(stuck, app.config, now=later, slot="2026-11-25").status == "done"
 
 
 # -- the jobs ----------------------------------------------------------------------------

@@ -165,6 +165,48 @@ def test_calendar_filters_by_course_town_and_london_month(client):
     assert "1 date found" in page
 
 
+def heading_levels(page: str) -> list[int]:
+    return [int(level) for level in re.findall(r"<h([1-6])[\s>]", page)]
+
+
+@pytest.mark.parametrize("path", ["/", "/sessions", "/courses", "/course", "/session"])
+def test_headings_never_skip_a_level_going_down(client, path):
+    """Screen reader users move by heading: h1 then h3 reads as a missing section."""
+    session = SessionFactory(course__slug="first-aid-at-work")
+    path = {"/course": "/courses/first-aid-at-work",
+            "/session": f"/sessions/{session.id}"}.get(path, path)
+
+    levels = heading_levels(html(client.get(path)))
+
+    assert levels[0] == 1
+    jumps = [(a, b) for a, b in zip(levels, levels[1:]) if b > a + 1]
+    assert not jumps, f"{path}: heading levels {levels}"
+
+
+def test_calendar_cards_are_h2_under_the_pages_h1(client):
+    session = SessionFactory()
+
+    page = html(client.get("/sessions"))
+    fragment = html(client.get("/sessions", headers={"HX-Request": "true"}))
+
+    for markup in (page, fragment):
+        card = re.search(r'<article class="card session-card">.*?</article>', markup, re.S)
+        assert re.search(rf'<h2 class="card__title"><a href="/sessions/{session.id}">',
+                         card.group(0))
+
+
+def test_calendar_card_of_a_multi_day_session_shows_its_start_time(client):
+    session = SessionFactory(starts_at=at(7, 1, 8, 30), ends_at=at(7, 2, 15, 30))
+
+    page = html(client.get("/sessions"))
+
+    card = re.search(r'<p class="session-card__when">(.*?)</p>', page, re.S).group(1)
+    text = " ".join(re.sub(r"<[^>]+>", "", card).split())
+    assert "9:30am" in text  # BST, the first day's start
+    assert re.search(r"1 July.*9:30am.*to .*2 July", text), text
+    assert f'href="/sessions/{session.id}"' in page
+
+
 def test_htmx_request_gets_only_the_results_fragment(client):
     session = SessionFactory()
 

@@ -65,6 +65,9 @@ def server(pg_url, pg_app):
         # Every client here is 127.0.0.1: caps and rate limits have tests of their own.
         "WS_MAX_PER_CLIENT": "64",
         "RATELIMIT_ENABLED": "false",
+        # One client and one email make every hold in this module, which stays open.
+        "HOLD_LIMIT_PER_CLIENT": "0", "HOLD_SEATS_LIMIT_PER_CLIENT": "0",
+        "HOLD_LIMIT_PER_EMAIL": "0", "HOLD_SEATS_LIMIT_PER_EMAIL": "0",
     }).start()
     yield gunicorn
     gunicorn.stop()

@@ -7,7 +7,7 @@ import json
 import logging
 
 import pytest
-from itsdangerous import URLSafeTimedSerializer
+from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
 from app.monitoring.logs import (
     REDACTED, JsonFormatter, RedactingFilter, TextFormatter, redact, request_id_from,
@@ -15,8 +15,18 @@ from app.monitoring.logs import (
 from app.services.core.tokens import manage_token
 
 MANAGE_TOKEN = manage_token("BK7Q2M", secret_key="log-test-key")
-RESET_TOKEN = URLSafeTimedSerializer("log-test-key", salt="reset").dumps({"u": 7, "p": "ab12"})
-SHORT_RESET_TOKEN = URLSafeTimedSerializer("log-test-key").dumps(5)
+class _SignedAtAFixedTime(TimestampSigner):
+    """The tokens are test ids: every xdist worker must collect the same ones, so their
+    timestamp cannot be the second each worker happened to import this module in."""
+
+    def get_timestamp(self) -> int:
+        return 1_764_000_000
+
+
+RESET_TOKEN = URLSafeTimedSerializer("log-test-key", salt="reset",
+                                     signer=_SignedAtAFixedTime).dumps({"u": 7, "p": "ab12"})
+SHORT_RESET_TOKEN = URLSafeTimedSerializer("log-test-key",
+                                           signer=_SignedAtAFixedTime).dumps(5)
 STRIPE_SIGNATURE = ("t=1733330000,"
                     "v1=5257a869e7ecebeda32affa62cdca3fa51cad7e77a0e56ff536d0ce8e108d8bd")
 

@@ -17,6 +17,7 @@ class Provider:
     website: str
     vat_number: str
     vat_rate_percent: int = 20
+    arrive_minutes_before: int = 15  # told on the booking pages, emails and calendar files
 
     @classmethod
     def from_config(cls, config: Mapping) -> "Provider":
@@ -28,6 +29,7 @@ class Provider:
             website=base_url(config),
             vat_number=config["PROVIDER_VAT_NUMBER"],
             vat_rate_percent=config["VAT_RATE_PERCENT"],
+            arrive_minutes_before=config.get("ARRIVE_MINUTES_BEFORE", 15),
         )
 
     @property

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 import icalendar
 
 from app.models import Booking, utcnow
+from app.services.core import brand
 from app.services.core.ukformat import LONDON, london
 
 PRODID = "-//React Fast Training//Course bookings//EN"
@@ -58,7 +59,7 @@ def event_sequence(booking: Booking) -> int:
 
 
 def booking_ics(booking: Booking, *, manage_url: str, provider_name: str,
-                provider_email: str, cancelled: bool = False,
+                provider_email: str, arrive_minutes_before: int = 15, cancelled: bool = False,
                 now: datetime | None = None) -> bytes:
     """One VEVENT for the booked session; `cancelled` makes it a cancellation
     that removes the event from the customer's calendar."""
@@ -83,7 +84,7 @@ def booking_ics(booking: Booking, *, manage_url: str, provider_name: str,
         f"Booking reference: {booking.reference}",
         f"Attendees: {', '.join(a.full_name for a in booking.attendees)}",
         f"Venue: {venue.name}, {venue.one_line_address}",
-        "Please arrive 10 minutes early and bring photo ID.",
+        f"{brand.arrival_advice(arrive_minutes_before)} and bring photo ID.",
         f"Manage your booking: {manage_url}",
     ]))
     event.add("url", manage_url)

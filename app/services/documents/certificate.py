@@ -10,14 +10,14 @@ import segno
 
 from app.services.core.provider import Provider
 from app.services.core.ukformat import uk_short_date
-from app.services.documents.pdf import BRAND_RED, FONT, INK, MUTED, BrandedPDF
+from app.services.documents.pdf import BRAND, FONT, INK, MUTED, BrandedPDF
 
 REGULATIONS = "Health and Safety (First-Aid) Regulations 1981"
 
 
 class _CertificatePage(BrandedPDF):
     def header(self) -> None:
-        self.set_draw_color(*BRAND_RED)
+        self.set_draw_color(*BRAND)
         self.set_line_width(1.2)
         self.rect(8, 8, self.w - 16, self.h - 16)
         self.set_line_width(0.3)
@@ -51,7 +51,7 @@ def certificate_pdf(*, learner_name: str, course_title: str, duration_text: str,
         pdf.ln(gap)
 
     pdf.set_y(22)
-    centred(provider.name, 16, bold=True, colour=BRAND_RED, gap=1)
+    centred(provider.name, 16, bold=True, colour=BRAND, gap=1)
     centred("Certificate of Attendance", 28, bold=True, gap=6)
     centred("This is to certify that", 12, colour=MUTED)
     centred(learner_name, 26, bold=True, gap=4)

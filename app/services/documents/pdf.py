@@ -5,11 +5,12 @@ from pathlib import Path
 
 from fpdf import FPDF
 
+from app.services.core import brand
 from app.services.core.provider import Provider
 
 FONT_DIR = Path(__file__).parent / "fonts"
 FONT = "DejaVu"
-BRAND_RED = (200, 16, 46)
+BRAND = brand.rgb(brand.GREEN)
 INK = (33, 37, 41)
 MUTED = (100, 106, 112)
 RULE = (210, 214, 218)
@@ -32,11 +33,11 @@ class BrandedPDF(FPDF):
         self.set_text_color(*INK)
 
     def header(self) -> None:
-        self.set_fill_color(*BRAND_RED)
+        self.set_fill_color(*BRAND)
         self.rect(0, 0, self.w, 6, style="F")
         self.set_y(11)
         self.set_font(FONT, "B", 15)
-        self.set_text_color(*BRAND_RED)
+        self.set_text_color(*BRAND)
         self.cell(0, 8, self.provider.name, new_x="LMARGIN", new_y="NEXT")
         self.set_font(FONT, "", 8.5)
         self.set_text_color(*MUTED)

@@ -38,6 +38,30 @@ def _session_line(course_session: CourseSession) -> str:
             f"{uk_time(course_session.ends_at)} · {venue.name}, {venue.one_line_address}")
 
 
+CELL_PADDING = 2  # mm, each side of every cell
+# Relative widths of every column but Booking, which is measured (see _column_widths).
+_OTHER_COLUMNS = (8, 64, 30, 38, 44, 52)
+# The same with the stated certificate expiry (requalification courses) before Signature.
+_OTHER_COLUMNS_REQUALIFICATION = (8, 52, 28, 30, 36, 30, 50)
+
+
+def _column_widths(pdf, lines: Sequence[RosterLine],
+                   other_columns: Sequence[float] = _OTHER_COLUMNS) -> tuple[float, ...]:
+    """Column widths in mm across the page, the Booking column as wide as its widest
+    reference so that a reference never breaks over two lines (someone reads it out
+    on the phone); the other columns share what is left. Leaves the table font set."""
+    from app.services.documents.pdf import FONT
+
+    pdf.set_font(FONT, "B", 9)
+    widest = pdf.get_string_width("Booking")
+    pdf.set_font(FONT, "", 9)
+    widest = max([widest, *(pdf.get_string_width(line.booking_reference) for line in lines)])
+    booking = widest + 2 * CELL_PADDING + 1  # 1 mm spare for rounding in the line breaker
+    rest = pdf.epw - booking
+    others = [width * rest / sum(other_columns) for width in other_columns]
+    return (*others[:2], booking, *others[2:])
+
+
 def roster_pdf(course_session: CourseSession, lines: Sequence[RosterLine],
                provider: Provider) -> bytes:
     from fpdf.fonts import FontFace  # fpdf2 loads with the first PDF (see the package doc)
@@ -52,14 +76,11 @@ def roster_pdf(course_session: CourseSession, lines: Sequence[RosterLine],
     trainer = course_session.trainer.full_name if course_session.trainer else "to be assigned"
     pdf.para(f"Trainer: {trainer}   ·   Attendees: {len(lines)} of {course_session.capacity}", 10)
     pdf.ln(2)
-    pdf.set_font(FONT, "", 9)
     requalification = course_session.course.is_requalification
     headings = ["#", "Name as on certificate", "Booking", "Contact phone", "Company",
                 "Access needs (shared by customer)", "Signature"]
-    widths = [8, 64, 26, 30, 38, 44, 52]
     if requalification:  # the stated expiry, for the trainer to check against the certificate
         headings.insert(6, "Current certificate expires (stated)")
-        widths[1:] = [52, 28, 28, 30, 36, 30, 50]
 
     def row(line: RosterLine) -> list[str]:
         cells = [str(line.number), line.full_name, line.booking_reference, line.contact_phone,
@@ -69,9 +90,11 @@ def roster_pdf(course_session: CourseSession, lines: Sequence[RosterLine],
             cells.insert(6, uk_short_date(stated) if stated else "Not given")
         return cells
 
+    widths = _column_widths(pdf, lines, _OTHER_COLUMNS_REQUALIFICATION if requalification
+                            else _OTHER_COLUMNS)
     # Tall rows leave room to sign; text is left-aligned (fpdf2 justifies by default).
-    with pdf.table(col_widths=tuple(widths), line_height=5.5, text_align="LEFT",
-                   padding=2, headings_style=FontFace(emphasis="BOLD")) as table:
+    with pdf.table(col_widths=widths, line_height=5.5, text_align="LEFT",
+                   padding=CELL_PADDING, headings_style=FontFace(emphasis="BOLD")) as table:
         table.row(headings)
         for line in lines:
             table.row(row(line))

@@ -38,6 +38,7 @@ from app.extensions import mail
 from app.models import SentEmail, utcnow
 from app.repositories import unit_of_work
 from app.repositories.notifications import SentEmailRepository
+from app.services.core import brand
 from app.services.core.ukformat import pounds, uk_date, uk_short_date, uk_time
 from app.services.messaging import settings as messaging_settings
 from app.services.messaging.settings import MessagingSettings
@@ -45,8 +46,11 @@ from app.services.messaging.settings import MessagingSettings
 log = logging.getLogger(__name__)
 
 SENDING, SENT, FAILED, SUPPRESSED = "sending", "sent", "failed", "suppressed"
+# Recorded as dealt with but never sent: the demo's history (app.demo_data) is
+# written with its reminders already behind it, as a real past would have them.
+SKIPPED = "skipped"
 # A row in one of these states is never sent again.
-FINAL = (SENT, SUPPRESSED)
+FINAL = (SENT, SUPPRESSED, SKIPPED)
 CAP_WINDOW = timedelta(hours=1)
 
 
@@ -72,6 +76,7 @@ class OutgoingEmail:
 def render(template: str, settings: MessagingSettings, **context) -> tuple[str, str]:
     """(plain text, HTML) of an email template, with the provider's branding."""
     context.setdefault("provider", settings.provider)
+    context.setdefault("brand", brand)
     context.update(long_date=uk_date, short_date=uk_short_date, time=uk_time, money=pounds)
     text = settings.renderer.render(f"email/{template}.txt", context)
     html = settings.renderer.render(f"email/{template}.html", context)
@@ -104,7 +109,7 @@ def build_message(email: OutgoingEmail, *, dedupe_key: str,
 
 
 def already_sent(dedupe_key: str) -> bool:
-    """Sent, or suppressed by the cap: either way, never again."""
+    """Sent, suppressed by the cap or skipped: either way, never again."""
     row = SentEmailRepository().get_by_key(dedupe_key)
     return row is not None and row.status in FINAL
 

@@ -81,6 +81,7 @@ def _ics(booking: Booking, *, cancelled: bool = False) -> Attachment:
     provider = _provider()
     content = booking_ics(booking, manage_url=links.current().manage_link(booking.reference),
                           provider_name=provider.name, provider_email=provider.email,
+                          arrive_minutes_before=provider.arrive_minutes_before,
                           cancelled=cancelled)
     return Attachment(f"{booking.reference}.ics", content, "text/calendar")
 
@@ -493,6 +494,12 @@ def email_certificate_resent(event: OutboxEvent) -> None:
                           resent=True)
 
 
+def certificate_expiry_key(certificate_number: str, days_before: int) -> str:
+    """What makes a certificate's expiry reminder unique: one per certificate and per
+    reminder (CERTIFICATE_REMINDER_DAYS)."""
+    return f"certificate-expiry:{certificate_number}:{days_before}"
+
+
 def send_certificate_expiry_reminder(attendee: Attendee, days_before: int = 0, *,
                                      now: datetime | None = None) -> bool:
     """Tell a certificate holder and their booker that the certificate runs out soon,
@@ -519,17 +526,21 @@ def send_certificate_expiry_reminder(attendee: Attendee, days_before: int = 0, *
                 requal_sessions=sessions,
                 verify_url=site.verify_link(attendee.certificate_number)))
 
-    return send_once(f"certificate-expiry:{attendee.certificate_number}:{days_before}",
+    return send_once(certificate_expiry_key(attendee.certificate_number, days_before),
                      build=build, booking_id=booking.id, essential=True)
 
 
 # -- reminders ----------------------------------------------------------------------------
+def course_reminder_key(booking: Booking) -> str:
+    """One reminder per booking and start time, so a moved session gets a fresh one."""
+    return f"course-reminder:{booking.reference}:{london(booking.session.starts_at):%Y%m%dT%H%M}"
+
+
 def send_course_reminder(booking: Booking) -> bool:
     """The reminder a couple of days before the course (scheduled job). Keyed on the
     start time too, so a moved session gets a fresh reminder."""
     course_session = booking.session
-    starts = london(course_session.starts_at)
-    return send_once(f"course-reminder:{booking.reference}:{starts:%Y%m%dT%H%M}", _customer_email(
+    return send_once(course_reminder_key(booking), _customer_email(
         booking,
         subject=f"Reminder: {course_session.course.title} on {_when(course_session)} at "
                 f"{uk_time(course_session.starts_at)}, {course_session.venue.town}",
