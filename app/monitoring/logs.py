@@ -3,8 +3,8 @@
 Every request gets an id (`g.request_id`, the `X-Request-ID` response header):
 the caller's, when it is a sane token, so a proxy's id follows the request
 through, otherwise a new one. Every log line is one JSON object (python-json-
-logger) and passes through `RedactingFilter`, so no manage-link, payment-link
-or password-reset token, Stripe signature or key, or bearer token reaches a
+logger) and passes through `RedactingFilter`, so no manage-link, payment-link,
+invoice pay-link or password-reset token, Stripe signature or key, or bearer token reaches a
 log, whoever wrote the line (our code, a library, gunicorn).
 
 The access line is the application's own (logger `app.access`, written when
@@ -46,11 +46,12 @@ def request_id_from(value: str | None) -> str:
 
 
 # -- redaction ------------------------------------------------------------------------------
-# Routes whose path carries a secret: the password-reset token, and the fake
-# provider's checkout id (it opens a page that pays for or abandons a booking).
+# Routes whose path carries a secret: the password-reset token, the fake
+# provider's checkout id (it opens a page that pays for or abandons a booking),
+# and a private session's token (the only way in to its page).
 # tests/unit/test_redaction.py checks every URL rule with a secret-looking
 # variable is covered here.
-SECRET_PATH_PREFIXES = ("/password/reset/", "/checkout/fake/")
+SECRET_PATH_PREFIXES = ("/password/reset/", "/checkout/fake/", "/sessions/private/")
 
 _B64 = r"[A-Za-z0-9_-]"
 # A base64url run of random bytes: mixed case and a digit (identifiers and words are not).

@@ -44,7 +44,7 @@ from app.validation import FieldError, ValidationFailed, format_uk_phone, parse_
 from app.validation.invoice import (
     INVOICE_FIELD_PATHS, parse_payment_choice, validate_invoice_field,
 )
-from app.web.checkout import begin_checkout
+from app.web.checkout import begin_checkout, invoice_pay_path
 from app.web.forms import (
     CancelForm, FakePaymentForm, FindBookingForm, apply_errors, booking_form, field_name_to_path,
     form_to_booking_data, form_to_payment_choice, path_to_field_id, posted_seat_count,
@@ -74,14 +74,19 @@ def confirmation_url(reference: str) -> str:
     return signed_path("booking.confirmation", reference)
 
 
-def _links(reference: str) -> dict[str, str]:
-    return {
+def _links(reference: str, booking: Booking | None = None) -> dict[str, str]:
+    """The booking's signed page links; with `booking` awaiting payment on its
+    invoice, also the invoice's pay-by-card page (`pay_invoice`)."""
+    links = {
         "manage": manage_url(reference),
         "pay": pay_url(reference),
         "confirmation": confirmation_url(reference),
         "cancel": signed_path("booking.cancel", reference),
         "rename": signed_path("booking.rename", reference),
     }
+    if booking is not None and booking.awaits_payment:
+        links["pay_invoice"] = invoice_pay_path(booking.invoice.number)
+    return links
 
 
 # -- shared helpers ---------------------------------------------------------------------
@@ -373,7 +378,7 @@ def confirmation(reference: str):
     if booking.status != BookingStatus.CONFIRMED:
         return redirect(manage_url(reference), code=303)
     return render_template("booking/confirmation.html", booking=booking,
-                           links=_links(reference),
+                           links=_links(reference, booking),
                            manage_link=site_links().manage_link(reference),
                            policy=_policy())
 
@@ -390,7 +395,7 @@ def _render_manage(booking: Booking, *, form=None, errors=None, problem=None, st
         "booking/manage.html",
         booking=booking,
         standing=standing,
-        links=_links(booking.reference),
+        links=_links(booking.reference, booking),
         certificate_urls={
             c.number: signed_path("booking.certificate", booking.reference, number=c.number)
             for c in standing.certificates if c.is_issued},

@@ -4,6 +4,7 @@
     checkout.returned    GET      /bookings/<ref>/payment-received?token=T   (success_url)
     checkout.status      GET      /bookings/<ref>/payment-status?token=T     (HTMX fragment)
     checkout.paused      GET      /bookings/<ref>/payment-paused?token=T     (breaker open)
+    checkout.pay_invoice GET/POST /invoices/<number>/pay?token=T   (pay an invoice by card)
 
 The hold page (booking.pay) starts a payment with `begin_checkout`, which
 sends the customer to the provider's page: Stripe Checkout, or the fake
@@ -15,9 +16,12 @@ the booking, then moves on to the confirmation page.
 """
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint, abort, current_app, flash, redirect, render_template, request, url_for,
+)
 
 from app.models import BookingStatus
+from app.services.core.errors import InvalidState
 from app.services import payments
 from app.services.payments import fake_checkout
 from app.services.payments.fake_gateway import FAKE_CHECKOUT_PATH
@@ -54,6 +58,9 @@ def fake_page(checkout_id: str):
     """What Stripe Checkout would show, for the embedded mode: pay, decline, abandon."""
     checkout = fake_checkout.open_checkout(checkout_id)
     reference = checkout.booking.reference
+    invoice_number = checkout.booking.invoice.number if checkout.booking.invoice else None
+    returned = invoice_pay_path(invoice_number, returned=1) if invoice_number \
+        else signed_path("checkout.returned", reference)
     if request.method == "GET":
         return _render_fake(checkout)
     action = request.form.get("action")
@@ -61,14 +68,17 @@ def fake_page(checkout_id: str):
         abort(400, description="Choose pay, decline or abandon.")
     if not checkout.is_open:
         if checkout.payment.status.value == "succeeded":
-            return redirect(signed_path("checkout.returned", reference), code=303)
+            return redirect(returned, code=303)
         return _render_fake(checkout, status=410)
     if action == "pay":
         fake_checkout.pay(checkout_id)
-        return redirect(signed_path("checkout.returned", reference), code=303)
+        return redirect(returned, code=303)
     if action == "decline":
         return _render_fake(checkout, declined=fake_checkout.decline(checkout_id), status=402)
     outcome = fake_checkout.abandon(checkout_id)
+    if invoice_number:
+        flash("You left the checkout. You have not been charged.", "info")
+        return redirect(invoice_pay_path(invoice_number), code=303)
     if outcome.result == "hold_released":
         flash("You cancelled your booking, so the seats you held have been released. "
               "You have not been charged.", "info")
@@ -79,7 +89,9 @@ def fake_page(checkout_id: str):
 
 
 def _render_fake(checkout, *, declined=None, status=200):
-    cancel_url = signed_path("booking.pay", checkout.booking.reference)
+    invoice = checkout.booking.invoice
+    cancel_url = invoice_pay_path(invoice.number) if invoice is not None \
+        else signed_path("booking.pay", checkout.booking.reference)
     return render_template("checkout/fake.html", checkout=checkout, booking=checkout.booking,
                            declined=declined, cancel_url=cancel_url), status
 
@@ -129,3 +141,42 @@ def paused(reference: str):
     return render_template("checkout/paused.html", booking=booking,
                            pay_url=signed_path("booking.pay", reference),
                            manage_url=signed_path("booking.manage", reference)), 503
+
+
+# -- paying an invoice by card ----------------------------------------------------------------
+def invoice_pay_path(number: str, **values) -> str:
+    """The relative signed link of an invoice's pay-by-card page."""
+    return url_for("checkout.pay_invoice", invoice_number=number,
+                   token=site_links().invoice_token(number), **values)
+
+
+@bp.route("/invoices/<invoice_number>/pay", methods=["GET", "POST"])
+def pay_invoice(invoice_number: str):
+    """The link on an invoice: what is still owed and a Pay button, which goes to the
+    provider's checkout for that amount. Only the verified webhook marks it paid;
+    back from the provider (`returned`) the page asks the provider once."""
+    invoice = payments.invoice_from_link(invoice_number, request.args.get("token"),
+                                         secret_key=current_app.config["SECRET_KEY"])
+    if request.method == "GET":
+        status = payments.invoice_card_status(invoice.number,
+                                              returned=bool(request.args.get("returned")))
+        return _render_invoice(status.invoice, confirming=status.is_confirming)
+    if request.form.get("action", "pay") != "pay":
+        abort(400, description="Choose pay.")
+    try:
+        started = payments.pay_invoice_by_card(
+            invoice.number, payments.invoice_checkout_links(invoice.number, site_links()))
+    except payments.CardPaymentsPaused as exc:
+        return _render_invoice(invoice, problem=str(exc), status=503)
+    except InvalidState as exc:  # paid (or credited) meanwhile: no second charge
+        return _render_invoice(payments.invoice_card_status(invoice.number).invoice,
+                               problem=exc.message, status=409)
+    return redirect(started.checkout_url, code=303)
+
+
+def _render_invoice(invoice, *, confirming=False, problem=None, status=200):
+    return render_template(
+        "checkout/invoice_pay.html", invoice=invoice, booking=invoice.booking,
+        confirming=confirming, problem=problem,
+        pay_url=invoice_pay_path(invoice.number),
+        is_fake_checkout=current_app.config.get("PAYMENT_PROVIDER") == "fake"), status

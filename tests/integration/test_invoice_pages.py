@@ -157,3 +157,36 @@ def test_the_manage_and_cancel_pages_of_an_unpaid_invoice_say_due_and_credit_nev
     assert "Cancelled" in cancelled and "Credit note CN-" in cancelled
     assert "Nothing is owed on invoice" in cancelled
     assert not PAID_WORDS.search(cancelled), PAID_WORDS.search(cancelled)
+
+
+# -- paying the invoice by card (the fake provider) --------------------------------------------
+PAY_INVOICE_LINK = re.compile(r'href="(/invoices/[A-Z0-9-]+/pay\?token=[^"]+)"')
+
+
+def test_the_pay_by_card_link_on_the_booking_pays_the_invoice_and_abandoning_releases_nothing(
+        app, client):
+    course_session = future_session()
+    confirmation = book_on_invoice_page(client, course_session.id, seats=2).headers["Location"]
+    booking = db.session.scalars(select(Booking)).one()
+    reference, token = booking.reference, token_of(confirmation)
+    assert PAY_INVOICE_LINK.search(text(client.get(confirmation)))
+    pay_link = unescape(PAY_INVOICE_LINK.search(
+        text(client.get(f"/bookings/{reference}?token={token}"))).group(1))
+
+    fake_page = client.post(pay_link, data={"action": "pay"}).headers["Location"]
+    assert "/checkout/fake/" in fake_page and client.get(fake_page).status_code == 200
+    back = client.post(fake_page, data={"action": "abandon"})
+    assert back.status_code == 303 and back.headers["Location"] == pay_link
+    db.session.expire_all()
+    booking = db.session.get(Booking, booking.id)
+    assert booking.status == BookingStatus.CONFIRMED and booking.awaits_payment
+
+    fake_page = client.post(pay_link, data={"action": "pay"}).headers["Location"]
+    returned = client.post(fake_page, data={"action": "pay"}).headers["Location"]
+    assert "returned=1" in returned
+    assert "This invoice is paid" in text(client.get(returned))
+    db.session.expire_all()
+    booking = db.session.get(Booking, booking.id)
+    assert booking.invoice.is_paid and not booking.awaits_payment
+    manage = main_text(text(client.get(f"/bookings/{reference}?token={token}")))
+    assert "Payment due" not in manage and not PAY_INVOICE_LINK.search(manage)

@@ -12,9 +12,12 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from app.monitoring.logs import (
     REDACTED, JsonFormatter, RedactingFilter, TextFormatter, redact, request_id_from,
 )
-from app.services.core.tokens import manage_token
+from app.services.core.tokens import invoice_pay_token, manage_token
 
 MANAGE_TOKEN = manage_token("BK7Q2M", secret_key="log-test-key")
+INVOICE_TOKEN = invoice_pay_token("INV-000042", secret_key="log-test-key")
+
+
 class _SignedAtAFixedTime(TimestampSigner):
     """The tokens are test ids: every xdist worker must collect the same ones, so their
     timestamp cannot be the second each worker happened to import this module in."""
@@ -39,6 +42,10 @@ SECRETS_IN_TEXT = [
      MANAGE_TOKEN),
     (f"next=%2Fbookings%2FBK7Q2M%3Ftoken%3D{MANAGE_TOKEN}", MANAGE_TOKEN),
     (f"manage token {MANAGE_TOKEN} issued", MANAGE_TOKEN),
+    (f"POST /invoices/INV-000042/pay?token={INVOICE_TOKEN} HTTP/1.1", INVOICE_TOKEN),
+    (f"https://example.com/invoices/INV-000042/pay?returned=1&token={INVOICE_TOKEN}",
+     INVOICE_TOKEN),
+    (f"invoice pay link {INVOICE_TOKEN} sent", INVOICE_TOKEN),
     (f"/password/reset/{RESET_TOKEN}", RESET_TOKEN),
     (f"POST /password/reset/{SHORT_RESET_TOKEN} HTTP/1.1", SHORT_RESET_TOKEN),
     (f"reset link sent: {RESET_TOKEN}", RESET_TOKEN),

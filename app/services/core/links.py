@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from werkzeug.routing import Map
 
 from app.services.core.installed import Installed
-from app.services.core.tokens import manage_token
+from app.services.core.tokens import invoice_pay_token, manage_token
 
 EXTENSION_KEY = "links"
 
@@ -70,6 +70,14 @@ class Links:
     def pay_link(self, reference: str) -> str:
         """The hold's payment page (also where the card provider's "back" returns)."""
         return self.signed_url("booking.pay", reference)
+
+    def invoice_token(self, number: str) -> str:
+        return invoice_pay_token(number, secret_key=self._secret_key)
+
+    def invoice_pay_link(self, number: str, **values) -> str:
+        """The signed pay-by-card page of an invoice, as printed on it and in its emails."""
+        return self.url("checkout.pay_invoice", invoice_number=number,
+                        token=self.invoice_token(number), **values)
 
     def payment_received_link(self, reference: str) -> str:
         """Where the card provider returns a customer who paid."""

@@ -45,3 +45,22 @@ def check_manage_token(reference: str, token: object, *, secret_key: str,
     expected = manage_token(reference, secret_key=secret_key, version=version)
     if not hmac.compare_digest(expected.encode("ascii"), token.encode("utf-8", "replace")):
         raise InvalidToken()
+
+
+def _invoice_signer(secret_key: str) -> Signer:
+    return Signer(secret_key, salt="invoice-pay", digest_method=hashlib.sha256)
+
+
+def invoice_pay_token(number: str, *, secret_key: str) -> str:
+    """The token of an invoice's pay-by-card link. Its own salt: it pays the invoice
+    and shows what is owed, nothing more (a manage token also cancels)."""
+    return _invoice_signer(secret_key).get_signature(number).decode("ascii")
+
+
+def check_invoice_pay_token(number: str, token: object, *, secret_key: str) -> None:
+    """Raise InvalidToken unless `token` was issued for invoice `number`."""
+    if not looks_like_token(token) or not isinstance(number, str):
+        raise InvalidToken()
+    expected = invoice_pay_token(number, secret_key=secret_key)
+    if not hmac.compare_digest(expected.encode("ascii"), token.encode("utf-8", "replace")):
+        raise InvalidToken()

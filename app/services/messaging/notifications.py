@@ -142,19 +142,23 @@ def send_booking_confirmation(booking: Booking, *, dedupe_key: str | None = None
 
 
 # -- invoices ------------------------------------------------------------------------------
-def _invoice_attachment(invoice: Invoice) -> Attachment:
+def _invoice_attachment(invoice: Invoice, pay_url: str) -> Attachment:
     settings = invoice_settings.current()
     return Attachment(f"invoice-{invoice.number}.pdf",
-                      invoice_pdf(invoice, _provider(), bank=settings.bank), "application/pdf")
+                      invoice_pdf(invoice, _provider(), bank=settings.bank, pay_url=pay_url),
+                      "application/pdf")
 
 
 def _invoice_email(invoice: Invoice, *, subject: str, template: str, **extra) -> OutgoingEmail:
-    """To the billing contact, with the invoice PDF and the booking's manage link."""
+    """To the billing contact, with the invoice PDF, its pay-by-card link and the
+    booking's manage link."""
+    pay_url = links.current().invoice_pay_link(invoice.number)
     return OutgoingEmail(
         to=recipients([invoice.billing_email]), subject=subject, template=template,
         context=_booking_context(invoice.booking, invoice=invoice,
-                                 bank=invoice_settings.current().bank, **extra),
-        attachments=(_invoice_attachment(invoice),))
+                                 bank=invoice_settings.current().bank,
+                                 invoice_pay_url=pay_url, **extra),
+        attachments=(_invoice_attachment(invoice, pay_url),))
 
 
 @handlers.on(events.INVOICE_ISSUED, name="email.invoice_issued")

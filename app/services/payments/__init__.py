@@ -14,6 +14,7 @@ Modules, each named for what it holds:
 * `settlement`: what a verified fact does (confirm, release, refund);
 * `refunds`: refund rows, provider calls, retries, the cancellation handler,
   staff refunds;
+* `invoice_card`: paying an invoice by card from its signed link;
 * `fake_checkout`: the fake provider's page actions;
 * `errors`: the domain errors the web layer maps to pages and JSON.
 
@@ -28,6 +29,10 @@ from app.services.payments.checkout import (
     CheckoutLinks, CheckoutRetryReport, CheckoutStart, PaymentProgress, checkout_links,
     payment_progress, retry_queued_checkouts, start_checkout, sync_checkout,
 )
+from app.services.payments.invoice_card import (
+    InvoiceCardStatus, invoice_card_status, invoice_checkout_links, invoice_from_link,
+    pay_invoice_by_card,
+)
 from app.services.payments.errors import CardPaymentsPaused, InvalidWebhookSignature, WebhooksPaused
 from app.services.payments.offline import book_on_invoice, create_manual_booking, mark_paid_offline
 from app.services.payments.refunds import (
@@ -40,6 +45,8 @@ from app.services.payments.webhooks import receive as receive_webhook
 
 __all__ = [
     "Breakers", "CardPaymentsPaused", "CheckoutLinks", "CheckoutRetryReport", "CheckoutStart",
+    "InvoiceCardStatus", "invoice_card_status", "invoice_checkout_links", "invoice_from_link",
+    "pay_invoice_by_card",
     "ConcurrentCircuitBreaker", "InvalidWebhookSignature", "PaymentProgress", "RefundAttempt",
     "RetryReport", "WebhookOutcome", "WebhooksPaused", "attempt_refund", "breaker_states",
     "book_on_invoice", "checkout_links", "create_manual_booking", "create_missing_cancellation_refunds", "init_app",

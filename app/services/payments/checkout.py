@@ -79,7 +79,18 @@ class CheckoutStart:
     is_reused: bool = False
 
 
+def _is_invoice_payment(booking: Booking) -> bool:
+    """Paying what its invoice still owes: a booking taken on invoice (confirmed, or
+    cancelled with part still due) holds no seats, so no hold has to be live."""
+    return booking.status in (BookingStatus.CONFIRMED, BookingStatus.CANCELLED) \
+        and booking.awaits_payment
+
+
 def _check_payable(booking: Booking, now: datetime) -> None:
+    if _is_invoice_payment(booking):
+        return
+    if booking.invoice is not None:
+        raise InvalidState(f"Invoice {booking.invoice.number} has nothing left to pay.")
     if booking.status == BookingStatus.CONFIRMED:
         raise InvalidState("This booking is already paid for.")
     if booking.status != BookingStatus.HELD:
@@ -88,8 +99,19 @@ def _check_payable(booking: Booking, now: datetime) -> None:
         raise HoldExpired()
 
 
+def amount_due(booking: Booking) -> int:
+    """What a card payment is for: the invoice's balance after credit notes for a
+    booking on invoice, else the booking's amount."""
+    return booking.invoice.outstanding_pence if _is_invoice_payment(booking) \
+        else booking.amount_pence
+
+
 def session_expires_at(booking: Booking, now: datetime) -> datetime:
-    return max(booking.hold_expires_at, now + STRIPE_MIN_EXPIRY + EXPIRY_MARGIN)
+    """The later of the hold's end (when there is a hold) and Stripe's minimum."""
+    earliest = now + STRIPE_MIN_EXPIRY + EXPIRY_MARGIN
+    if booking.hold_expires_at is None:
+        return earliest
+    return max(booking.hold_expires_at, earliest)
 
 
 def _is_open(payment: Payment, now: datetime) -> bool:
@@ -115,13 +137,18 @@ def _description(booking: Booking, *, per_seat: bool) -> str:
 def checkout_request(payment: Payment, booking: Booking, links: CheckoutLinks) -> CheckoutRequest:
     # One line per seat when the total divides evenly; a discounted total that does not
     # is one line for the booking, so the card is charged exactly the booking's amount.
-    per_seat = payment.amount_pence % booking.seats == 0
+    # An invoice is one line for what it still owes.
+    invoice = booking.invoice
+    per_seat = invoice is None and payment.amount_pence % booking.seats == 0
+    description = _description(booking, per_seat=per_seat)
+    if invoice is not None:
+        description = f"Invoice {invoice.number}: {description}"
     return CheckoutRequest(
         idempotency_key=f"checkout-{booking.reference}-{payment.id}",
         payment_id=payment.id,
         booking_reference=booking.reference,
-        customer_email=booking.contact_email,
-        description=_description(booking, per_seat=per_seat),
+        customer_email=invoice.billing_email if invoice is not None else booking.contact_email,
+        description=description,
         unit_amount_pence=payment.amount_pence // booking.seats if per_seat
         else payment.amount_pence,
         quantity=booking.seats if per_seat else 1,
@@ -134,13 +161,16 @@ def checkout_request(payment: Payment, booking: Booking, links: CheckoutLinks) -
 
 def start_checkout(reference: str, links: CheckoutLinks, *, now: datetime | None = None,
                    announce_link: bool = False) -> CheckoutStart:
-    """The provider's checkout page for a held booking: an open one if there is one,
-    otherwise a new attempt.
+    """The provider's checkout page for a held booking, or for what the invoice of a
+    booking taken on invoice still owes: an open one (for that amount) if there is
+    one, otherwise a new attempt.
 
     Raises HoldExpired / InvalidState when the booking cannot be paid for, and
     CardPaymentsPaused when the provider is down: the seats stay held and the
-    attempt stays queued for `retry_queued_checkouts`. With `announce_link` (the
-    retry job) a PaymentLinkReady event asks for the link to be emailed.
+    attempt stays queued for `retry_queued_checkouts` (an invoice's attempt is not
+    retried: the invoice stays due and its link works again later). With
+    `announce_link` (the retry job) a PaymentLinkReady event asks for the link to
+    be emailed.
     """
     now = now or utcnow()
     gateway = runtime().gateway
@@ -148,18 +178,20 @@ def start_checkout(reference: str, links: CheckoutLinks, *, now: datetime | None
     with unit_of_work():
         booking = lock_booking(reference)
         _check_payable(booking, now)
+        amount = amount_due(booking)
         if booking.amount_pence == 0:
             confirm_booking(reference, now=now, payment_note="No charge")
             return CheckoutStart(checkout_url=None, payment_id=None)
         payment = payments.latest_for_booking(booking.id)
-        if payment is not None and payment.provider == gateway.name and _is_open(payment, now):
+        same = payment is not None and payment.provider == gateway.name \
+            and payment.amount_pence == amount
+        if same and _is_open(payment, now):
             return CheckoutStart(payment.checkout_url, payment.id, is_reused=True)
-        if payment is None or payment.provider != gateway.name \
-                or not _can_retry_with_own_key(payment, now):
+        if not same or not _can_retry_with_own_key(payment, now):
             if payment is not None:
                 payments.mark_status_if_pending(payment.id, PaymentStatus.EXPIRED, now)
             payment = payments.add(Payment(
-                booking_id=booking.id, provider=gateway.name, amount_pence=booking.amount_pence,
+                booking_id=booking.id, provider=gateway.name, amount_pence=amount,
                 currency=CURRENCY, status=PaymentStatus.PENDING,
                 expires_at=session_expires_at(booking, now)))
         request = checkout_request(payment, booking, links)
@@ -247,8 +279,9 @@ def sync_checkout(reference: str, *, now: datetime | None = None) -> PaymentProg
     booking = get_booking(reference)
     payments = PaymentRepository()
     latest = payments.latest_for_booking(booking.id)
-    if booking.status == BookingStatus.CONFIRMED or latest is None \
-            or latest.status != PaymentStatus.PENDING or not latest.provider_checkout_id:
+    if (booking.status == BookingStatus.CONFIRMED and not booking.awaits_payment) \
+            or latest is None or latest.status != PaymentStatus.PENDING \
+            or not latest.provider_checkout_id:
         return payment_progress(reference)
     checkout_id = latest.provider_checkout_id
     payments.end_read()  # no transaction (or connection) held across the call

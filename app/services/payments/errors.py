@@ -14,8 +14,13 @@ class CardPaymentsPaused(PaymentUnavailable):
     code = "payments_paused"
 
     def __init__(self, reference: str, hold_expires_at: datetime | None):
-        super().__init__("Card payments are paused for a moment. Your seats are still held "
-                         "and we will email you a payment link.")
+        if hold_expires_at is None:  # an invoice: no seats held, no link to email
+            message = ("Card payments are paused for a moment. Nothing has been charged: "
+                       "please try again in a few minutes, or pay by bank transfer.")
+        else:
+            message = ("Card payments are paused for a moment. Your seats are still held "
+                       "and we will email you a payment link.")
+        super().__init__(message)
         self.reference = reference
         self.hold_expires_at = hold_expires_at
 

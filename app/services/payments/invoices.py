@@ -181,9 +181,12 @@ def get_credit_note(number: str) -> CreditNote:
 
 
 def invoice_document(invoice: Invoice, settings: InvoiceSettings) -> bytes:
+    """The invoice PDF, with its pay-by-card link while it is unpaid."""
+    from app.services.core.links import current as current_links
     from app.services.documents import invoice_pdf
 
-    return invoice_pdf(invoice, settings.provider, bank=settings.bank)
+    pay_url = None if invoice.is_paid else current_links().invoice_pay_link(invoice.number)
+    return invoice_pdf(invoice, settings.provider, bank=settings.bank, pay_url=pay_url)
 
 
 def credit_note_document(note: CreditNote, settings: InvoiceSettings) -> bytes:

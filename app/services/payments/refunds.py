@@ -71,8 +71,10 @@ REASON_ADMIN = "admin"
 REASON_LATE_PAYMENT = "late_payment"              # paid after the hold, seats gone
 REASON_BOOKING_CLOSED = "booking_closed"          # paid for a cancelled booking
 REASON_DUPLICATE = "duplicate_payment"            # paid twice for one booking
+REASON_INVOICE_CHANGED = "invoice_changed"        # paid what an invoice no longer owed
 REASON_PROVIDER = "provider"                      # made at the provider (dashboard)
-UNKEPT_PAYMENT_REASONS = (REASON_LATE_PAYMENT, REASON_BOOKING_CLOSED, REASON_DUPLICATE)
+UNKEPT_PAYMENT_REASONS = (REASON_LATE_PAYMENT, REASON_BOOKING_CLOSED, REASON_DUPLICATE,
+                          REASON_INVOICE_CHANGED)
 STRIPE_REASONS = {REASON_DUPLICATE: "duplicate"}
 
 # How long a claimed attempt owns the row; a worker that dies mid-call gives it

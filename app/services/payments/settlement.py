@@ -32,11 +32,13 @@ from datetime import datetime
 
 from app.models import Booking, BookingStatus, Payment, PaymentStatus, Severity, WebhookStatus
 from app.monitoring import metrics
+from app.repositories.invoices import InvoiceRepository
 from app.repositories.payments import PaymentRepository, WebhookEventRepository
 from app.services.bookings.holds import confirm_booking, lock_booking
 from app.services.bookings.manage import Actor, cancel_booking
 from app.services.core import events
 from app.services.core.alerts import booking_words, raise_alert
+from app.services.core.audit import record_audit
 from app.services.core.errors import InvalidState, SeatsUnavailable
 from app.services.core.ukformat import pounds
 from app.services.payments import refunds
@@ -120,6 +122,8 @@ def settle_paid_checkout(session: CheckoutSession, now: datetime) -> Settlement:
 
 
 def _confirm_or_refund(booking: Booking, payment: Payment, now: datetime) -> Settlement:
+    if booking.invoice is not None:
+        return _settle_invoice(booking, payment, now)
     if booking.status == BookingStatus.CONFIRMED:
         if PaymentRepository().succeeded_for_booking(booking.id, excluding=payment.id):
             return _refund_unkept(booking, payment, refunds.REASON_DUPLICATE, now)
@@ -134,10 +138,34 @@ def _confirm_or_refund(booking: Booking, payment: Payment, now: datetime) -> Set
     return Settlement("confirmed")
 
 
+def _settle_invoice(booking: Booking, payment: Payment, now: datetime) -> Settlement:
+    """A card payment for a booking taken on invoice (its seats are not at stake): it
+    pays the invoice when it is exactly what the invoice still owes; a second payment,
+    or one for a balance credited meanwhile, is refunded in full."""
+    invoice = booking.invoice
+    InvoiceRepository().expire(invoice)  # re-read under the booking's lock
+    if invoice.is_paid or PaymentRepository().succeeded_for_booking(booking.id,
+                                                                    excluding=payment.id):
+        return _refund_unkept(booking, payment, refunds.REASON_DUPLICATE, now)
+    if payment.amount_pence != invoice.outstanding_pence:
+        return _refund_unkept(booking, payment, refunds.REASON_INVOICE_CHANGED, now)
+    invoice.paid_at = now
+    invoice.paid_reference = f"Card payment {payment.provider_payment_id or payment.id}"[:100]
+    booking.payment_note = f"Invoice {invoice.number} paid by card"
+    record_audit(None, "invoice.paid_by_card", "invoice", invoice.number,
+                 before={"paid_at": None},
+                 after={"paid_at": now.isoformat(), "payment_id": payment.id,
+                        "amount_pence": payment.amount_pence, "booking": booking.reference})
+    log.info("invoice %s paid by card (payment %s)", invoice.number, payment.id)
+    return Settlement("invoice_paid")
+
+
 _UNKEPT_MESSAGES = {
     refunds.REASON_LATE_PAYMENT: "arrived after the hold expired and the seats had gone",
     refunds.REASON_BOOKING_CLOSED: "arrived after the booking was cancelled or closed",
     refunds.REASON_DUPLICATE: "was a second payment for a booking already paid",
+    refunds.REASON_INVOICE_CHANGED: "did not match what its invoice still owed (the invoice "
+                                    "was credited meanwhile)",
 }
 
 
