@@ -5,8 +5,6 @@ Staff users and signed-in clients (`admin_user`, `trainer_user`,
 """
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -49,22 +47,6 @@ def seats_taken(session_id: int) -> int:
             | ((Booking.status == BookingStatus.HELD) & (Booking.hold_expires_at > now)))))
 
 
-def race(app, n, attempt):
-    """Run `attempt(i)` in n threads released together; returns results or exceptions."""
-    barrier = threading.Barrier(n)
-
-    def run(i):
-        with app.app_context():
-            barrier.wait()
-            try:
-                return attempt(i)
-            except Exception as exc:  # collected and asserted on by the test
-                return exc
-            finally:
-                db.session.remove()
-
-    with ThreadPoolExecutor(max_workers=n) as pool:
-        return list(pool.map(run, range(n)))
 
 
 def days_ahead(days: int) -> str:

@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 
 from app.extensions import db
 from app.models import (
-    Booking, BookingStatus, CourseSession, OutboxEvent, Payment, PaymentStatus, Refund,
+    Booking, BookingStatus, CourseSession, OutboxEvent, Payment, Refund,
     RefundStatus, SessionStatus, utcnow,
 )
 from app.services.background import dispatcher
@@ -24,7 +24,8 @@ from app.services.core.errors import InvalidInput, InvalidState, SeatsUnavailabl
 from app.services.core.ukformat import uk_date
 from app.services.payments import offline, refunds
 
-from admin_helpers import POLICY, held_booking, paid_booking, race, seats_taken
+from admin_helpers import POLICY, held_booking, paid_booking, seats_taken
+from racing import race
 from factories import BookingFactory, CourseFactory, SessionFactory, VenueFactory, booking_request
 
 DISPATCH = dispatcher.DispatchPolicy(max_attempts=3, backoff_base_seconds=1,

@@ -19,7 +19,8 @@ from app.services.core import events
 from app.services.core.audit import search_audit
 from app.services.core.errors import InvalidInput, InvalidState, SessionNotBookable
 
-from admin_helpers import POLICY, held_booking, paid_booking, race, seats_taken
+from admin_helpers import POLICY, held_booking, paid_booking, seats_taken
+from racing import race
 from factories import CourseFactory, SessionFactory, UserFactory, VenueFactory, booking_request
 
 LONDON = ZoneInfo("Europe/London")

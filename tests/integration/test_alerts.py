@@ -16,7 +16,7 @@ from app.services.core import alerts, events
 from app.services.core.alerts import open_alerts, raise_alert
 from app.services.payments import refunds
 
-from admin_helpers import race
+from racing import race
 from factories import BookingFactory, CourseFactory, SessionFactory, UserFactory, VenueFactory
 from notify_helpers import deliver_all
 

@@ -1,6 +1,4 @@
 """The invariant under real contention: real threads, real databases, real commits."""
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -13,6 +11,7 @@ from app.services.bookings import idempotency
 from app.services.core.errors import SeatsUnavailable
 
 from factories import SessionFactory, booking_request
+from racing import race
 
 POLICY = svc.BookingPolicy(hold_minutes=30, max_seats=12)
 
@@ -23,22 +22,6 @@ def app_config():
     return {"SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 60, "max_overflow": 0, "pool_timeout": 60}}
 
 
-def race(app, n, attempt):
-    """Run `attempt(i)` in n threads released together; returns results or exceptions."""
-    barrier = threading.Barrier(n)
-
-    def run(i):
-        with app.app_context():
-            barrier.wait()
-            try:
-                return attempt(i)
-            except Exception as exc:  # collected and asserted on by the test
-                return exc
-            finally:
-                db.session.remove()
-
-    with ThreadPoolExecutor(max_workers=n) as pool:
-        return list(pool.map(run, range(n)))
 
 
 def seats_sold(session_id):

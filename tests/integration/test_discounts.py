@@ -4,15 +4,13 @@ discounted amount."""
 from __future__ import annotations
 
 import io
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
 from pypdf import PdfReader
 
 from app.extensions import db
-from app.models import AuditLog, Booking, BookingStatus, DiscountCode, DiscountKind, utcnow
+from app.models import AuditLog, Booking, DiscountCode, DiscountKind, utcnow
 from app.repositories.discounts import DiscountRepository
 from app.services.bookings import holds
 from app.services.bookings.manage import Actor, cancel_booking
@@ -25,6 +23,7 @@ from app.services.pricing import discounts as discount_codes
 from app.models import Payment
 
 from factories import CourseFactory, SessionFactory, booking_request
+from racing import race
 
 POLICY = holds.BookingPolicy(hold_minutes=30, max_seats=12)
 
@@ -230,21 +229,6 @@ def app_config():
     return {"SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 60, "max_overflow": 0, "pool_timeout": 60}}
 
 
-def race(app, n, attempt):
-    barrier = threading.Barrier(n)
-
-    def run(i):
-        with app.app_context():
-            barrier.wait()
-            try:
-                return attempt(i)
-            except Exception as exc:  # collected and asserted on by the test
-                return exc
-            finally:
-                db.session.remove()
-
-    with ThreadPoolExecutor(max_workers=n) as pool:
-        return list(pool.map(run, range(n)))
 
 
 def _race_for_the_last_use(app):

@@ -8,7 +8,7 @@ from app.services.bookings import holds as svc
 from app.services.core.errors import TooManyHolds
 
 from factories import SessionFactory, booking_request
-from test_booking_concurrency import race
+from racing import race
 
 LIMIT = 2
 RACERS = 30

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import io
 import re
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timezone
 
 import pytest
@@ -33,6 +31,7 @@ from app.validation.invoice import BillingInput
 
 from factories import SessionFactory, UserFactory, booking_request
 from notify_helpers import BASE_URL, deliver_all, parse, parts, summer_session
+from racing import race
 
 POLICY = svc.BookingPolicy(hold_minutes=30, max_seats=12)
 BILLING = BillingInput(company="Acme Widgets Ltd", name="Jo Accounts",
@@ -73,22 +72,6 @@ def pdf_text(data: bytes) -> str:
     return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
 
 
-def race(app, n, attempt):
-    """Run `attempt(i)` in n threads released together; returns results or exceptions."""
-    barrier = threading.Barrier(n)
-
-    def run(i):
-        with app.app_context():
-            barrier.wait()
-            try:
-                return attempt(i)
-            except Exception as exc:  # collected and asserted on by the test
-                return exc
-            finally:
-                db.session.remove()
-
-    with ThreadPoolExecutor(max_workers=n) as pool:
-        return list(pool.map(run, range(n)))
 
 
 # -- the booking ----------------------------------------------------------------------------

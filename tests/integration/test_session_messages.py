@@ -30,9 +30,11 @@ from app.services.core.ukformat import uk_date, uk_time
 from app.services.messaging import session_messages
 
 from admin_helpers import POLICY as POLICY_BOOKING
-from admin_helpers import assert_admin_only, held_booking, paid_booking, race
+from admin_helpers import assert_admin_only, held_booking, paid_booking
 from factories import SessionFactory
 from notify_helpers import BASE_URL, POLICY, deliver_all, summer_session
+from racing import race
+from worker_process import LEASE_SECONDS
 
 ROOT = Path(__file__).resolve().parents[2]
 HANDLER = "email.session_message"
@@ -268,7 +270,7 @@ def test_a_real_worker_process_killed_mid_way_is_made_good_exactly_once(
     assert [d.status for d in message_deliveries()] == [
         DeliveryStatus.DELIVERED, DeliveryStatus.PENDING, DeliveryStatus.PENDING]
 
-    time.sleep(3)  # the dead worker's leases (2 s in tests/worker_process.py) run out
+    time.sleep(LEASE_SECONDS + 1)  # the dead worker's leases (tests/worker_process.py) run out
     restarted = subprocess.run(
         [sys.executable, str(ROOT / "tests" / "worker_process.py"), "drain", database_url,
          str(maildir)], cwd=ROOT, capture_output=True, text=True, timeout=120)

@@ -22,7 +22,7 @@ from app.services.realtime import announce
 
 from factories import SessionFactory, booking_request
 from notify_helpers import deliver_all
-from test_booking_concurrency import race
+from racing import race
 
 POLICY = svc.BookingPolicy(hold_minutes=30, max_seats=12)
 

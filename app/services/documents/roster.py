@@ -66,7 +66,7 @@ def roster_pdf(course_session: CourseSession, lines: Sequence[RosterLine],
                provider: Provider) -> bytes:
     from fpdf.fonts import FontFace  # fpdf2 loads with the first PDF (see the package doc)
 
-    from app.services.documents.pdf import FONT, BrandedPDF
+    from app.services.documents.pdf import BrandedPDF
 
     title = f"Roster: {course_session.course.title}"
     pdf = BrandedPDF(provider, title=title, orientation="L")
