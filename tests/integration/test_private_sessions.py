@@ -128,6 +128,17 @@ def test_its_plain_addresses_answer_404(client, pair):
     assert db.session.scalars(select(Booking)).all() == []
 
 
+def test_it_has_no_public_waiting_list_even_when_full(app, client, pair):
+    _, private = pair
+    holds.hold_seats(booking_request(private.id, 10), policy=holds.BookingPolicy(),
+                     private_token=private.private_token)
+    joined = client.post(f"/api/v1/sessions/{private.id}/waitlist",
+                         json={"name": "Priya Shah", "email": "priya@example.com", "seats": 1})
+    assert joined.status_code == 404
+    page = client.get(f"/sessions/private/{private.private_token}").get_data(as_text=True)
+    assert "Fully booked" in page and "waiting list" not in page.lower()
+
+
 def test_it_books_through_its_private_link(client, pair):
     _, private = pair
     page = client.get(f"/sessions/private/{private.private_token}")

@@ -166,7 +166,9 @@ def join(session_id: int, data: Mapping, *, max_seats: int = 12,
     now = now or utcnow()
     with unit_of_work():
         course_session = SessionRepository().lock_and_get(session_id)
-        if course_session is None:
+        if course_session is None or not course_session.is_listed:
+            # A private session is only ever reached through its private link, and its
+            # seats are the client's to fill: no public waiting list, not even by id.
             raise NotFound("We could not find that session.")
         if not offers._is_bookable(course_session, now):
             raise SessionNotBookable("This session is not taking bookings, so it has no "
