@@ -22,6 +22,7 @@ from app.services.analytics import refresh_analytics
 from app.services.bookings import idempotency
 from app.services.bookings.holds import BookingPolicy
 from app.services.core.errors import DomainError, InvalidInput
+from app.services.payments.invoices import InvoiceSettings
 from app.services.pricing import discounts as discount_codes
 from app.services.staff import accounts
 
@@ -108,7 +109,8 @@ def seed_demo_command(if_empty: bool) -> None:
             trainer_password=trainer_password,
             reminder_days_before=current_app.config["REMINDER_DAYS_BEFORE"],
             certificate_reminder_days=current_app.config["CERTIFICATE_REMINDER_DAYS"],
-            policy=BookingPolicy.from_config(current_app.config))
+            policy=BookingPolicy.from_config(current_app.config),
+            invoice_settings=InvoiceSettings.from_config(current_app.config))
     refresh_analytics(concurrently=False)
 
     click.echo(f"Loaded demo data: {result.courses} courses, {result.venues} venues, "

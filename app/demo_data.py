@@ -39,10 +39,17 @@ Decisions:
 - Today's sessions are one-day courses, one per trainer, run whatever day
   today is: the trainer register opens on a session's first day, and the demo
   is for trying it.
-- Every booking that took seats was paid: by card through the fake checkout
-  (provider "fake"), or by invoice for some company bookings. Only card-paid
-  bookings are cancelled, and each cancellation's refund is what the booking
-  policy owed at that notice, refunded to the card.
+- Every booking that took seats was paid by card through the fake checkout
+  (provider "fake"), or, for some company bookings, invoiced: an invoice
+  numbered from the app's own counter (as `issue_invoice` numbers them, without
+  its InvoiceIssued event), issued on the day the booking was confirmed and
+  billed to its contact. Invoices of past courses were paid by bank transfer a
+  few days to weeks after issue (a succeeded "bank_transfer" payment, as
+  `mark_invoice_paid` records it), except those whose transfer has not come
+  yet and the latest two past their due date, left overdue for the
+  credit-control list; invoices of today's and upcoming courses are owed.
+  Only card-paid bookings are cancelled, and each cancellation's refund is
+  what the booking policy owed at that notice, refunded to the card.
 """
 from __future__ import annotations
 
@@ -53,14 +60,16 @@ from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from app.models import (
-    Attendee, Booking, BookingStatus, Course, CourseSession, Payment, PaymentStatus, Refund,
-    RefundStatus, Role, SentEmail, SessionStatus, User, Venue, WaitlistEntry, WaitlistStatus,
+    Attendee, Booking, BookingStatus, Course, CourseSession, Invoice, Payment, PaymentStatus,
+    Refund, RefundStatus, Role, SentEmail, SessionStatus, User, Venue, WaitlistEntry,
+    WaitlistStatus,
 )
 from app.repositories import (
     BookingRepository, CourseRepository, SessionRepository, UserRepository, VenueRepository,
     unit_of_work,
 )
 from app.repositories.admin import WaitlistRepository
+from app.repositories.invoices import InvoiceRepository
 from app.repositories.notifications import SentEmailRepository
 from app.repositories.payments import PaymentRepository, RefundRepository
 from app.services.bookings.holds import REFERENCE_ALPHABET, REFERENCE_LENGTH, BookingPolicy
@@ -68,9 +77,13 @@ from app.services.catalogue.listing import CourseFacts
 from app.services.core.errors import InvalidState
 from app.services.background.scheduler import reminder_windows
 from app.services.messaging.emails import SKIPPED
-from app.services.messaging.notifications import certificate_expiry_key, course_reminder_key
+from app.services.messaging.notifications import (
+    certificate_expiry_key, course_reminder_key, invoice_reminder_key,
+)
+from app.services.payments import invoices as invoicing
 from app.services.payments.checkout import CURRENCY
-from app.services.payments.offline import OFFLINE_METHODS
+from app.services.payments.invoices import INVOICE_SERIES, InvoiceSettings, _split
+from app.services.payments.offline import contact_billing
 from app.services.payments.refunds import REASON_CANCELLATION
 from app.services.staff.accounts import create_staff_user
 from app.services.staff.certificates import NUMBER_ALPHABET, add_months
@@ -90,6 +103,8 @@ TODAY_COURSES = ("emergency-first-aid-at-work", "emergency-paediatric-first-aid"
 NO_SHOW_RATE = 0.03
 CANCELLATION_RATE = 0.08  # of bookings, cancelled by the customer (card-paid ones)
 INVOICE_SHARE = 0.4  # of company bookings, paid by invoice rather than card
+INVOICE_PAID_AFTER_DAYS = (4, 40)  # when a past invoice's bank transfer arrived
+OVERDUE_LEFT_UNPAID = 2  # the latest past-due invoices of past courses, still owed
 
 
 @dataclass(frozen=True)
@@ -382,12 +397,15 @@ def is_empty() -> bool:
 def seed_demo(now: datetime, *, admin_email: str, admin_password: str, trainer_password: str,
               admin_name: str = "Joanne Whitaker", reminder_days_before: int = 2,
               certificate_reminder_days: Sequence[int] | int = (90, 30),
-              policy: BookingPolicy | None = None) -> SeedResult:
+              policy: BookingPolicy | None = None,
+              invoice_settings: InvoiceSettings | None = None) -> SeedResult:
     """Load the demo in one transaction. `now` is an aware datetime.
 
-    `reminder_days_before`, `certificate_reminder_days` and `policy` are the
-    app's settings (REMINDER_DAYS_BEFORE, CERTIFICATE_REMINDER_DAYS, the
-    refund rules), so the history agrees with what the app would have done.
+    `reminder_days_before`, `certificate_reminder_days`, `policy` and
+    `invoice_settings` are the app's settings (REMINDER_DAYS_BEFORE,
+    CERTIFICATE_REMINDER_DAYS, the refund rules, the invoice settings; the
+    installed ones by default), so the history agrees with what the app would
+    have done.
     Raises InvalidState if there are courses already. Staff accounts whose
     email already exists are left as they are; new ones' passwords must meet
     the account rules (InvalidInput otherwise).
@@ -397,6 +415,7 @@ def seed_demo(now: datetime, *, admin_email: str, admin_password: str, trainer_p
     now = now.astimezone(timezone.utc)
     today = now.astimezone(LONDON).date()
     policy = policy or BookingPolicy()
+    invoice_settings = invoice_settings or invoicing.current()
     rng = random.Random(RANDOM_SEED)
     users = UserRepository()
 
@@ -451,9 +470,13 @@ def seed_demo(now: datetime, *, admin_email: str, admin_password: str, trainer_p
         for entry in story.waitlist:
             waitlist_repo.add(entry)
         booking_repo.flush()
+        invoices = _invoices(story.invoice_plan(invoice_settings.due_days), invoice_settings)
         emails = SentEmailRepository()
         for row in _reminders_already_behind_us(now, story.bookings, reminder_days_before,
                                                 certificate_reminder_days):
+            emails.add(row)
+        for row in _invoice_reminders_already_behind_us(now, invoices,
+                                                        invoice_settings.reminder_days):
             emails.add(row)
 
     bookings = [b for b in story.bookings if b.status == BookingStatus.CONFIRMED]
@@ -630,7 +653,8 @@ def _sessions_today(rng: random.Random, today: date, courses: list[Course], venu
 @dataclass
 class _Story:
     """What happened to the demo's sessions, as rows to add: bookings (with their
-    attendees), payments, refunds and waiting-list entries."""
+    attendees), card payments, refunds and waiting-list entries, and the bookings
+    to invoice."""
 
     rng: random.Random
     now: datetime
@@ -639,6 +663,7 @@ class _Story:
     payments: list[Payment] = field(default_factory=list)
     refunds: list[Refund] = field(default_factory=list)
     waitlist: list[WaitlistEntry] = field(default_factory=list)
+    invoiced: list[Booking] = field(default_factory=list)
     references: set[str] = field(default_factory=set)
     certificate_numbers: set[str] = field(default_factory=set)
 
@@ -729,17 +754,37 @@ class _Story:
         booking = self._booking(course_session, seats, created_at)
         booking.status, booking.confirmed_at = BookingStatus.CONFIRMED, confirmed_at
         booking.updated_at = confirmed_at
-        invoice = not card and booking.company and self.rng.random() < INVOICE_SHARE
-        method = "invoice" if invoice else "fake"
-        booking.payment_note = OFFLINE_METHODS[method] if invoice else None
-        self.payments.append(Payment(
-            booking=booking, provider=method, amount_pence=booking.amount_pence,
-            currency=CURRENCY, status=PaymentStatus.SUCCEEDED, paid_at=confirmed_at,
-            provider_checkout_id=None if invoice else f"cs_demo_{booking.reference}",
-            provider_payment_id=None if invoice else f"pi_demo_{booking.reference}",
-            created_at=created_at, updated_at=confirmed_at))
         self.bookings.append(booking)
+        if not card and booking.company and self.rng.random() < INVOICE_SHARE:
+            self.invoiced.append(booking)  # its invoice is written by _invoices
+            return booking
+        self.payments.append(Payment(
+            booking=booking, provider="fake", amount_pence=booking.amount_pence,
+            currency=CURRENCY, status=PaymentStatus.SUCCEEDED, paid_at=confirmed_at,
+            provider_checkout_id=f"cs_demo_{booking.reference}",
+            provider_payment_id=f"pi_demo_{booking.reference}",
+            created_at=created_at, updated_at=confirmed_at))
         return booking
+
+    def invoice_plan(self, due_days: int) -> list[tuple[Booking, datetime | None]]:
+        """The invoiced bookings in the order their invoices were issued, each with
+        when its bank transfer arrived, or None while it is owed: always for a course
+        not yet over, and for the latest OVERDUE_LEFT_UNPAID past their due date."""
+        today = self.now.astimezone(LONDON).date()
+        ordered = sorted(self.invoiced, key=lambda b: (b.confirmed_at, b.reference))
+        past_due = [b for b in ordered if b.session.ends_at <= self.now
+                    and b.confirmed_at.astimezone(LONDON).date() + timedelta(due_days) < today]
+        left_owing = {b.reference for b in past_due[-OVERDUE_LEFT_UNPAID:]}
+        plan = []
+        for booking in ordered:
+            paid_at = booking.confirmed_at + timedelta(
+                days=self.rng.randint(*INVOICE_PAID_AFTER_DAYS),
+                minutes=self.rng.randint(0, 480))
+            if (booking.session.ends_at > self.now or booking.reference in left_owing
+                    or paid_at >= self.now):
+                paid_at = None
+            plan.append((booking, paid_at))
+        return plan
 
     def _cancel(self, booking: Booking, at: datetime, *, refund_pence: int | None = None) -> None:
         """Cancelled at `at` and refunded to the card what the policy owed then (or
@@ -819,6 +864,60 @@ class _Story:
             if number not in self.certificate_numbers:
                 self.certificate_numbers.add(number)
                 return number
+
+
+def _invoices(plan: list[tuple[Booking, datetime | None]],
+              settings: InvoiceSettings) -> list[Invoice]:
+    """Write each booking's invoice as issue_invoice would have on the day it was
+    confirmed (its number from the same counter, the same figures; no event, so no
+    email), and each bank transfer that paid one as mark_invoice_paid records it."""
+    repo, payments = InvoiceRepository(), PaymentRepository()
+    provider = settings.provider
+    written = []
+    for booking, paid_at in plan:
+        billing = contact_billing(booking)
+        net, vat, rate = _split(booking.amount_pence, provider)
+        issued_on = booking.confirmed_at.astimezone(LONDON).date()
+        sequence = repo.next_number(INVOICE_SERIES)
+        invoice = repo.add(Invoice(
+            sequence=sequence, number=settings.invoice_number(sequence), booking_id=booking.id,
+            issued_on=issued_on, due_on=issued_on + timedelta(days=settings.due_days),
+            billing_company=billing.company, billing_name=billing.name,
+            billing_email=billing.email, billing_address=billing.address,
+            supplier_name=provider.name, supplier_address=provider.address,
+            supplier_vat_number=provider.vat_number or None, vat_rate_percent=rate,
+            net_pence=net, vat_pence=vat, gross_pence=booking.amount_pence,
+            created_at=booking.confirmed_at, updated_at=paid_at or booking.confirmed_at))
+        booking.invoice = invoice
+        if paid_at is None:
+            booking.payment_note = f"Invoice {invoice.number}: payment due"
+        else:
+            reference = f"BACS {invoice.number}"
+            invoice.paid_at, invoice.paid_reference = paid_at, reference
+            payments.add(Payment(
+                booking_id=booking.id, provider="bank_transfer",
+                amount_pence=invoice.gross_pence, currency=CURRENCY,
+                status=PaymentStatus.SUCCEEDED, paid_at=paid_at,
+                created_at=paid_at, updated_at=paid_at))
+            booking.payment_note = (f"Invoice {invoice.number} paid by bank transfer: "
+                                    f"{reference}")
+        booking.updated_at = paid_at or booking.confirmed_at
+        written.append(invoice)
+    return written
+
+
+def _invoice_reminders_already_behind_us(now: datetime, invoices: list[Invoice],
+                                         reminder_days: Sequence[int]) -> list[SentEmail]:
+    """The reminders of unpaid invoices whose days have come by `now` (UK date),
+    recorded as skipped, so the reminder job does not send them on its first run."""
+    today = now.astimezone(LONDON).date()
+    return [SentEmail(dedupe_key=invoice_reminder_key(invoice.number, days),
+                      booking_id=invoice.booking_id, to_address=invoice.billing_email,
+                      template="invoice_reminder", status=SKIPPED,
+                      subject="Invoice reminder (demo history: not sent)",
+                      created_at=now)
+            for invoice in invoices if not invoice.is_paid
+            for days in reminder_days if invoice.due_on + timedelta(days=days) <= today]
 
 
 def _booked_share(lead_time: timedelta) -> float:

@@ -12,7 +12,9 @@ from sqlalchemy import String, Text, func, select
 
 from app.demo_data import is_empty, seed_demo
 from app.extensions import db
-from app.models import Attendee, Booking, BookingStatus, Course, CourseSession, Role, User, Venue
+from app.models import (
+    Attendee, Booking, BookingStatus, Course, CourseSession, Invoice, Payment, Role, User, Venue,
+)
 from app.repositories import BookingRepository, unit_of_work
 from app.services.bookings.holds import REFERENCE_ALPHABET
 from app.services.core.errors import InvalidState
@@ -244,6 +246,8 @@ def _timetable_of_a_seed() -> list[tuple]:
                                s.capacity) for s in all_sessions())
             snapshot += [(b.reference, b.seats) for b in db.session.scalars(
                 select(Booking).order_by(Booking.reference))]
+            snapshot += [(i.number, i.booking.reference, i.paid_at) for i in db.session.scalars(
+                select(Invoice).order_by(Invoice.sequence))]
             raise _Rollback
     return snapshot
 
@@ -252,6 +256,25 @@ def test_the_demo_is_the_same_every_time_for_the_same_day(app):
     first = _timetable_of_a_seed()
     assert is_empty()
     assert first and _timetable_of_a_seed() == first
+
+
+@pytest.mark.parametrize("now", [MID_MARCH, EARLY_OCTOBER], ids=["march", "october"])
+def test_demo_invoices_are_numbered_without_gaps_and_some_are_still_owed(app, now):
+    seed(now)
+    today = now.astimezone(LONDON).date()
+    invoices = list(db.session.scalars(select(Invoice).order_by(Invoice.sequence)))
+    assert [i.number for i in invoices] == [f"INV-{n:06d}" for n in range(1, len(invoices) + 1)]
+    paid = [i for i in invoices if i.is_paid]
+    owed = [i for i in invoices if not i.is_paid]
+    assert paid and owed and [i for i in owed if i.is_overdue(today)]
+    for invoice in owed:  # never described as paid, and no money recorded for it
+        assert invoice.booking.awaits_payment and invoice.booking.is_invoice_unpaid
+        assert "payment due" in invoice.booking.payment_note
+        assert not db.session.scalars(
+            select(Payment).where(Payment.booking_id == invoice.booking_id)).all()
+    for invoice in paid:
+        assert not invoice.booking.awaits_payment and not invoice.booking.is_invoice_unpaid
+        assert invoice.paid_at < now
 
 
 def test_demo_data_passes_the_same_validation_as_real_input(app):

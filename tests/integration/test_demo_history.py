@@ -12,13 +12,16 @@ from sqlalchemy import func, select
 from app.demo_data import seed_demo
 from app.extensions import db
 from app.models import (
-    Attendee, Booking, BookingStatus, CourseSession, OutboxEvent, Payment, PaymentStatus, Refund,
-    RefundStatus, Role, SentEmail, SessionStatus, User, WaitlistEntry, WaitlistStatus,
+    Attendee, Booking, BookingStatus, CourseSession, Invoice, InvoiceStatus, OutboxEvent,
+    Payment, PaymentStatus, Refund, RefundStatus, Role, SentEmail, SessionStatus, User,
+    WaitlistEntry, WaitlistStatus,
 )
 from app.repositories import BookingRepository, unit_of_work
 from app.services.analytics import refresh_analytics
 from app.services.background import scheduler
 from app.services.bookings.holds import BookingPolicy
+from app.services.payments import invoices as invoicing
+from app.services.payments.invoices import InvoiceSettings
 from app.services.staff import certificates, passwords, roster
 
 from notify_helpers import deliver_all
@@ -45,7 +48,8 @@ def seed(app, now: datetime = NOW):
                      admin_password="admin-demo-password", trainer_password="trainer-demo-password",
                      reminder_days_before=app.config["REMINDER_DAYS_BEFORE"],
                      certificate_reminder_days=app.config["CERTIFICATE_REMINDER_DAYS"],
-                     policy=BookingPolicy.from_config(app.config))
+                     policy=BookingPolicy.from_config(app.config),
+                     invoice_settings=InvoiceSettings.from_config(app.config))
 
 
 def rows(model, *where) -> list:
@@ -73,7 +77,10 @@ def test_seeded_history_keeps_every_invariant(app):
     for b in rows(Booking):
         assert len(b.attendees) == b.seats and b.amount_pence == b.seats * b.session.price_pence
         if b.status == BookingStatus.CONFIRMED:
-            assert paid[b.id] == b.amount_pence and refunded[b.id] == 0, b
+            # An invoice still owed has no payment yet; everything else was paid in full.
+            owed = b.is_invoice_unpaid
+            assert paid[b.id] == (0 if owed else b.amount_pence) and refunded[b.id] == 0, b
+            assert b.awaits_payment == owed, b
             assert b.session.status != SessionStatus.CANCELLED, b
         elif b.status == BookingStatus.CANCELLED:
             assert paid[b.id] == b.amount_pence, b
@@ -107,7 +114,7 @@ def test_the_history_has_what_the_admin_pages_show(app):
     assert statuses == {SessionStatus.COMPLETED, SessionStatus.CANCELLED}
     first = min(s.starts_at for s in rows(CourseSession))
     assert timedelta(days=170) < NOW - first < timedelta(days=366)
-    assert {p.provider for p in rows(Payment)} == {"fake", "invoice"}
+    assert {p.provider for p in rows(Payment)} == {"fake", "bank_transfer"}
     assert rows(Refund)
     assert rows(Attendee, Attendee.attended.is_(False))  # a no-show or two
     assert {e.status for e in rows(WaitlistEntry)} >= {WaitlistStatus.WAITING,
@@ -149,6 +156,38 @@ def test_seeding_writes_no_events_and_the_workers_first_run_sends_no_email(app, 
     assert [(m.subject, m.to) for m in outbox] == []
 
 
+def test_invoiced_bookings_have_real_invoices_numbered_without_gaps(app):
+    seed(app)
+    settings = InvoiceSettings.from_config(app.config)
+    invoices = sorted(rows(Invoice), key=lambda i: i.sequence)
+    assert [i.number for i in invoices] == [f"INV-{n:06d}" for n in range(1, len(invoices) + 1)]
+    assert [i.issued_on for i in invoices] == sorted(i.issued_on for i in invoices)
+    for invoice in invoices:
+        b = invoice.booking
+        assert b.status == BookingStatus.CONFIRMED and b.company, b
+        assert invoice.issued_on == b.confirmed_at.astimezone(LONDON).date()
+        assert invoice.due_on == invoice.issued_on + timedelta(days=settings.due_days)
+        assert (invoice.billing_company, invoice.billing_name, invoice.billing_email) == (
+            b.company, b.contact_name, b.contact_email)
+        assert invoice.gross_pence == b.amount_pence == invoice.net_pence + invoice.vat_pence
+        transfers = rows(Payment, Payment.booking_id == b.id)
+        if invoice.is_paid:
+            assert b.session.ends_at < NOW and not b.awaits_payment, invoice
+            assert invoice.issued_on < invoice.paid_at.astimezone(LONDON).date() <= TODAY
+            assert [(p.provider, p.amount_pence, p.paid_at) for p in transfers] == [
+                ("bank_transfer", invoice.gross_pence, invoice.paid_at)]
+            assert "paid by bank transfer" in b.payment_note
+        else:
+            assert b.is_invoice_unpaid and b.awaits_payment and transfers == [], invoice
+            assert b.payment_note == f"Invoice {invoice.number}: payment due"
+        if b.session.starts_at > NOW:  # upcoming: payment due
+            assert not invoice.is_paid, invoice
+    statuses = {i.status(TODAY) for i in invoices}
+    assert statuses == {InvoiceStatus.PAID, InvoiceStatus.DUE, InvoiceStatus.OVERDUE}
+    assert invoicing.unpaid_invoices(overdue_only=True, now=NOW)  # credit control has work
+    assert all(b.payment_note is None for b in rows(Booking) if b.invoice is None)
+
+
 class _Rollback(Exception):
     pass
 
@@ -172,6 +211,9 @@ def _everything_seeded(app) -> list[tuple]:
                                for p in rows(Payment))
             snapshot += sorted((r.booking.reference, r.amount_pence, r.created_at)
                                for r in rows(Refund))
+            snapshot += sorted((i.number, i.booking.reference, i.issued_on, i.due_on,
+                                i.gross_pence, i.paid_at, i.paid_reference)
+                               for i in rows(Invoice))
             snapshot += sorted((e.session.starts_at, e.name, e.status.value, e.seats)
                                for e in rows(WaitlistEntry))
             snapshot += sorted((e.dedupe_key, e.status) for e in rows(SentEmail))

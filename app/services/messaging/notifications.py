@@ -182,7 +182,7 @@ def send_invoice_reminder(invoice: Invoice, days_after_due: int) -> bool:
     else:
         subject = (f"Invoice {invoice.number} is overdue: {pounds(invoice.outstanding_pence)} "
                    f"was due on {uk_date(invoice.due_on)}")
-    return send_once(f"invoice-reminder:{invoice.number}:{days_after_due}",
+    return send_once(invoice_reminder_key(invoice.number, days_after_due),
                      build=lambda: _invoice_email(invoice, subject=subject,
                                                   template="invoice_reminder",
                                                   days_after_due=days_after_due),
@@ -535,6 +535,11 @@ def send_certificate_expiry_reminder(attendee: Attendee, days_before: int = 0, *
 
 
 # -- reminders ----------------------------------------------------------------------------
+def invoice_reminder_key(number: str, days_after_due: int) -> str:
+    """One reminder per invoice and reminder day."""
+    return f"invoice-reminder:{number}:{days_after_due}"
+
+
 def course_reminder_key(booking: Booking) -> str:
     """One reminder per booking and start time, so a moved session gets a fresh one."""
     return f"course-reminder:{booking.reference}:{london(booking.session.starts_at):%Y%m%dT%H%M}"
