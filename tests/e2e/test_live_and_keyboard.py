@@ -69,6 +69,9 @@ def test_a_customer_can_book_and_pay_with_the_keyboard_alone(live_server, page, 
                            ("#attendees-0-name", "Siobhán O'Brien")]:
         tab_to(page, selector)
         page.keyboard.type(text)
+    tab_to(page, "#accept_terms")
+    page.keyboard.press("Space")  # the terms are agreed to before paying
+    assert page.is_checked("#accept_terms")
     tab_to(page, "button.button--primary[value=book]")
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"/bookings/[A-Z0-9]+/pay\?token="), wait_until="load")
