@@ -87,8 +87,8 @@ def test_database_errors_raise_and_clear(app):
 # -- payments --------------------------------------------------------------------------------
 def test_payment_failure_rate_raises_and_clears(app):
     session = SessionFactory()
-    now = utcnow()
     paid = paid_booking(session.id)
+    now = utcnow()  # after the paid one, however long it took, so it is inside the window
     for _ in range(3):
         booking = held_booking(session.id)
         db.session.add(Payment(booking_id=booking.id, provider="fake", amount_pence=10000,

@@ -84,6 +84,7 @@ def booking_form(email: str) -> dict:
     return {
         "contact-name": "Priya Shah", "contact-email": email, "contact-phone": "07700 900123",
         "contact-postcode": "ls1 4ap", "contact-company": "", "seats": "2", "action": "book",
+        "accept_terms": "y",
         **{f"attendees-{i}-{field}": (f"Learner {chr(65 + i)}" if field == "name" else "")
            for i in range(2) for field in ("name", "email", "access_needs")},
     }

@@ -283,6 +283,8 @@ def test_purge_removes_old_personal_data_keeps_certificates_verifiable_and_is_id
 
 
 def test_purge_job_runs_with_configured_periods(app):
-    outcome = scheduler.run_job(scheduler.get_job("purge-personal-data"), app.config)
+    # A daily job has no slot before its hour: name one, so the test runs at any time of day.
+    outcome = scheduler.run_job(scheduler.get_job("purge-personal-data"), app.config,
+                                slot="manual")
     assert outcome.status == "done" and outcome.result["paid_bookings_anonymised"] == 0
     assert count(SentEmail) == 0

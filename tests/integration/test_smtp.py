@@ -79,7 +79,7 @@ def test_confirmation_goes_over_smtp_with_parseable_attachments(app, smtp_server
 def test_an_unreachable_smtp_server_means_a_retry_not_a_lost_email(app, smtp_port):
     confirmed_booking(seats=1)
     result = deliver_all()  # nothing listens on the port yet
-    assert result.retried == 1 and result.delivered == 0
+    assert result.retried == 1  # the email; the confirmation's other handlers need no mail
     db.session.expire_all()
     delivery = db.session.scalars(select(OutboxDelivery).where(
         OutboxDelivery.handler == "email.booking_confirmed")).one()
