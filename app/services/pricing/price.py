@@ -71,10 +71,8 @@ def price_booking(unit_pence: int, seats: int, *, group: GroupDiscount,
     code_off = code.discount_on(full) if code is not None else 0
     if code is not None and code_off > group_off:
         return Price(unit_pence, seats, full, code_off, full - code_off, "code", code)
-    note = None
-    if code is not None:
-        note = ("Your group discount is larger than the code's, so the group discount "
-                "applies instead.")
     if group_off:
+        note = ("Your group discount is larger than the code's, so the group discount "
+                "applies instead.") if code is not None else None
         return Price(unit_pence, seats, full, group_off, full - group_off, "group", None, note)
-    return Price(unit_pence, seats, full, 0, full, None, None, note)
+    return Price(unit_pence, seats, full, 0, full, None, None)
