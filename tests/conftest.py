@@ -250,9 +250,12 @@ def pytest_collection_modifyitems(items):
                 item.add_marker(pytest.mark.xdist_group(item.module.__name__))
 
 
-# -- a line in the summary that shows which backends ran ------------------------
+# -- lines in the summary: which backends ran, what the hostile-input corpus sent ----
+# Here, not in a subdirectory's conftest: the xdist controller, which writes the
+# summary from the workers' reports, loads only this one.
 _BACKEND_IN_ID = re.compile(r"\[(?:[^\]]*-)?(sqlite|postgresql)(?:-[^\]]*)?\]")
 _backend_counts: Counter = Counter()
+_corpus_totals: Counter = Counter()  # recorded by tests/fuzz/corpus.py
 
 
 def pytest_runtest_logreport(report):
@@ -260,17 +263,23 @@ def pytest_runtest_logreport(report):
         match = _BACKEND_IN_ID.search(report.nodeid)
         if match:
             _backend_counts[(match.group(1), report.outcome)] += 1
+        for name, value in report.user_properties:
+            if name in ("hostile_requests", "hostile_5xx"):
+                _corpus_totals[name] += value
 
 
 def pytest_terminal_summary(terminalreporter):
-    if not _backend_counts:
-        return
-    terminalreporter.section("database backends")
-    for name in ("sqlite", "postgresql"):
-        counts = {o: n for (b, o), n in _backend_counts.items() if b == name}
-        if counts:
-            terminalreporter.write_line(
-                f"{name}: " + ", ".join(f"{n} {o}" for o, n in sorted(counts.items())))
+    if _backend_counts:
+        terminalreporter.section("database backends")
+        for name in ("sqlite", "postgresql"):
+            counts = {o: n for (b, o), n in _backend_counts.items() if b == name}
+            if counts:
+                terminalreporter.write_line(
+                    f"{name}: " + ", ".join(f"{n} {o}" for o, n in sorted(counts.items())))
+    if _corpus_totals:
+        terminalreporter.section("hostile-input corpus")
+        terminalreporter.write_line(f"{_corpus_totals['hostile_requests']} hostile requests "
+                                    f"sent, {_corpus_totals['hostile_5xx']} answered 5xx")
 
 
 # -- browser tests: Debian's Chromium driven by Playwright against a live server ----

@@ -5,7 +5,7 @@ surface (public forms, staff forms, the API) is one test that sends everything,
 then fails listing each bad answer with its request: no 5xx, no payload reflected
 as live markup (and, after the staff forms stored what they accepted, none on any
 page), and no row changed by a request that was refused (4xx). The totals are
-printed (`-s`) and summed in the run's summary (tests/fuzz/conftest.py).
+printed (`-s`) and summed in the run's summary (tests/conftest.py).
 """
 from __future__ import annotations
 
