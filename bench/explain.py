@@ -43,7 +43,7 @@ def main(url: str, out: Path) -> None:
 
     from app import create_app
     from app.extensions import db
-    from app.models import CourseSession, SessionStatus, utcnow
+    from app.models import Course, CourseSession, SessionStatus, utcnow
     from app.services.bookings.holds import BookingPolicy, hold_seats
     from app.services.catalogue import listing
     from app.validation import AttendeeInput, BookingRequest, ContactInput
@@ -53,8 +53,10 @@ def main(url: str, out: Path) -> None:
     steps: list[tuple[str, list]] = []
     with app.app_context():
         session_id = db.session.scalars(
-            select(CourseSession.id).where(CourseSession.status == SessionStatus.SCHEDULED,
-                                           CourseSession.starts_at > utcnow())
+            select(CourseSession.id).join(CourseSession.course)
+            .where(CourseSession.status == SessionStatus.SCHEDULED,
+                   CourseSession.starts_at > utcnow(), CourseSession.is_listed,
+                   Course.requalifies_course_id.is_(None))
             .order_by(CourseSession.starts_at)).first()
         db.session.rollback()
         with recording(db.engine, []) as statements:

@@ -88,7 +88,8 @@ async def user(base: str, stripe: str, sessions: list[int], run: str, stop_at: f
                                 "email": f"mix-{run}-{next(_emails)}@example.com",
                                 "postcode": "LS1 4AP", "company": ""},
                     "attendees": [{"name": f"Mix Learner {chr(65 + i)}", "email": ""}
-                                  for i in range(seats)]}
+                                  for i in range(seats)],
+                    "accept_terms": True}
             held = await call(http, stats, "POST", "/api/v1/bookings", json=body)
             if held is None or held[0] != 201:
                 continue

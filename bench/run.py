@@ -104,8 +104,12 @@ def prime(app) -> dict:
         now = utcnow()
         scheduled = (CourseSession.status == SessionStatus.SCHEDULED) & (CourseSession.starts_at > now)
         db.session.execute(update(CourseSession).where(scheduled).values(capacity=CAPACITY))
-        ids = db.session.scalars(select(CourseSession.id).where(scheduled)
-                                 .order_by(CourseSession.starts_at)).all()
+        # Sessions anyone may book with a name and email alone: listed, and not of a
+        # requalification course (those ask each attendee's certificate expiry).
+        ids = db.session.scalars(
+            select(CourseSession.id).join(CourseSession.course)
+            .where(scheduled, CourseSession.is_listed, Course.requalifies_course_id.is_(None))
+            .order_by(CourseSession.starts_at)).all()
         course = db.session.scalars(select(Course).order_by(Course.id)).first()
         venue = db.session.scalars(select(Venue).order_by(Venue.id)).first()
         starts = now + timedelta(days=400)  # after the calendar's pages the bench reads

@@ -34,7 +34,7 @@ function request()
   local email = string.format("bench-%s-%d-%d@example.com", run, thread_number or 0, sent)
   local body = string.format(
     '{"session_id": %s, "contact": {"name": "Bench Client", "email": "%s", ' ..
-    '"phone": "07700 900123", "postcode": "LS1 4AP", "company": ""}, "attendees": [%s]}',
+    '"phone": "07700 900123", "postcode": "LS1 4AP", "company": ""}, "attendees": [%s], "accept_terms": true}',
     ids[math.random(#ids)], email, attendees)
   return wrk.format("POST", "/api/v1/bookings", headers, body)
 end
