@@ -45,3 +45,17 @@ def test_control_without_the_name_locks_racers_get_past_the_limit(app, backend, 
     monkeypatch.setattr(svc, "lock_names", lambda names, **kwargs: None)
     results = hold_from_one_address(app)
     assert sum(isinstance(r, str) for r in results) > LIMIT
+
+
+def test_a_limit_that_is_off_takes_no_lock(app, monkeypatch):
+    """With the per-address limits off, holds from one address (an office behind one
+    router, a load test) must not queue behind each other on that address's lock."""
+    locked: list[str] = []
+    monkeypatch.setattr(svc, "lock_names", lambda names, **kwargs: locked.extend(names))
+    policy = svc.BookingPolicy(hold_minutes=30, max_seats=12, hold_limit_per_client=0,
+                               hold_seats_limit_per_client=0, hold_limit_per_email=3,
+                               client_key_secret="race")
+    session_id = SessionFactory(capacity=12).id
+    svc.hold_seats(booking_request(session_id, 1, email="office@example.com"), policy=policy,
+                   client_address="203.0.113.9")
+    assert locked == ["hold-email:office@example.com"]

@@ -232,24 +232,27 @@ def hold_seats(request: BookingRequest, *, policy: BookingPolicy,
         BookingRepository().add(booking)
         events.record_event(events.BOOKING_HELD, booking.reference, event_payload(booking))
         metrics.count_booking(BookingRepository().session, "held", seats)
-        announce.announce_seats_changed(course_session.id)
+        announce.announce_seats_changed(course_session.id, seats_available=available - seats)
     return booking
 
 
 def _check_hold_limits(policy: BookingPolicy, client_key: str, email: str, seats: int,
                        now: datetime) -> None:
     """Refuse a hold that would take this client address or email over its limits.
-    Counted in the database (every process agrees) after locking both names, so two
-    holds racing from one client cannot both slip under the limit."""
-    lock_names([f"hold-client:{client_key}", f"hold-email:{email.strip().lower()}"])
+    Counted in the database (every process agrees) after locking their names, so two
+    holds racing from one client cannot both slip under the limit. Only limits in
+    force are locked: every hold from one address (an office behind one router)
+    waits for that address's lock."""
+    candidates = (
+        (policy.hold_limit_per_client, policy.hold_seats_limit_per_client,
+         f"hold-client:{client_key}", {"client_key": client_key}),
+        (policy.hold_limit_per_email, policy.hold_seats_limit_per_email,
+         f"hold-email:{email.strip().lower()}", {"email": email}),
+    )
+    limits = [limit for limit in candidates if limit[0] or limit[1]]
+    lock_names([name for _, _, name, _ in limits])
     bookings = BookingRepository()
-    for holds_limit, seats_limit, who in (
-            (policy.hold_limit_per_client, policy.hold_seats_limit_per_client,
-             {"client_key": client_key}),
-            (policy.hold_limit_per_email, policy.hold_seats_limit_per_email,
-             {"email": email})):
-        if not holds_limit and not seats_limit:
-            continue
+    for holds_limit, seats_limit, _name, who in limits:
         holds, seats_held, earliest = bookings.open_holds(now, **who)
         if (holds_limit and holds + 1 > holds_limit) or \
                 (seats_limit and seats_held + seats > seats_limit):
