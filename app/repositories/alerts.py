@@ -23,6 +23,11 @@ class AlertRepository(Repository[Alert]):
         return self.session.scalar(select(Alert).where(
             Alert.kind == kind, Alert.subject == subject, Alert.resolved_at.is_(None)))
 
+    def open_for_kinds(self, kinds: tuple[str, ...], subject: str) -> list[Alert]:
+        """The open alerts of any of these rules about `subject` (one query)."""
+        return list(self.session.scalars(select(Alert).where(
+            Alert.kind.in_(kinds), Alert.subject == subject, Alert.resolved_at.is_(None))))
+
     def open_of_kind(self, kind: str) -> list[Alert]:
         return list(self.session.scalars(select(Alert).where(
             Alert.kind == kind, Alert.resolved_at.is_(None)).order_by(Alert.id)))

@@ -51,11 +51,14 @@ class Page(Generic[T]):
 
 
 @contextmanager
-def unit_of_work(session: Session | None = None) -> Iterator[Session]:
+def unit_of_work(session: Session | None = None, *,
+                 keep_loaded: bool = False) -> Iterator[Session]:
     """Run a block as one transaction: commit at the end, roll back on any exception.
 
     Scopes nest: only the outermost one commits, so a service can call another
-    service's function inside its own transaction.
+    service's function inside its own transaction. `keep_loaded` keeps the rows as
+    the block left them after the commit instead of re-reading them on next use:
+    for a block that wrote them whole under a lock (a new hold) and returns them.
     """
     session = session or db.session
     depth = session.info.get("uow_depth", 0)
@@ -63,7 +66,15 @@ def unit_of_work(session: Session | None = None) -> Iterator[Session]:
     try:
         yield session
         if depth == 0:
-            session.commit()
+            if keep_loaded:
+                target = session if isinstance(session, Session) else session()
+                target.expire_on_commit = False
+                try:
+                    target.commit()
+                finally:
+                    target.expire_on_commit = True
+            else:
+                session.commit()
     except BaseException:
         if depth == 0:
             session.rollback()

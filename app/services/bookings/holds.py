@@ -191,7 +191,8 @@ def hold_seats(request: BookingRequest, *, policy: BookingPolicy,
     seats = len(request.attendees)
     if not 1 <= seats <= policy.max_seats:
         raise InvalidInput(fields={"attendees": f"You can book 1 to {policy.max_seats} seats at once."})
-    with unit_of_work():
+    # Everything the caller reads of the new hold was written here, under the lock.
+    with unit_of_work(keep_loaded=True):
         course_session = SessionRepository().lock_and_get(request.session_id)
         if course_session is None or not (staff or _opens(course_session, private_token)):
             raise NotFound("We could not find that session.", fields={"session_id": "Unknown session."})

@@ -96,10 +96,17 @@ def raise_alert(kind: str, message: str, *, severity: Severity = Severity.WARNIN
 def resolve_alert(kind: str, subject: str = "", *, now: datetime | None = None) -> bool:
     """Resolve the open alert of `kind` and `subject` by itself (its condition
     cleared); False if none was open."""
+    return resolve_alerts((kind,), subject, now=now) > 0
+
+
+def resolve_alerts(kinds: tuple[str, ...], subject: str = "", *,
+                   now: datetime | None = None) -> int:
+    """Resolve by themselves the open alerts of any of `kinds` about `subject`, found
+    with one query; how many were open."""
     repo = AlertRepository()
     with unit_of_work():
-        alert = repo.open_for(kind, subject[:200])
-        return alert is not None and repo.resolve(alert.id, None, now or utcnow())
+        return sum(repo.resolve(alert.id, None, now or utcnow())
+                   for alert in repo.open_for_kinds(tuple(kinds), subject[:200]))
 
 
 def open_alerts(limit: int = 50) -> list[Alert]:

@@ -59,17 +59,18 @@ class Links:
             version = BookingRepository().manage_link_version(reference) or 1
         return manage_token(reference, secret_key=self._secret_key, version=version)
 
-    def signed_url(self, endpoint: str, reference: str) -> str:
-        """A page about one booking, with the token that opens it."""
-        return self.url(endpoint, reference=reference, token=self.token(reference))
+    def signed_url(self, endpoint: str, reference: str, version: int | None = None) -> str:
+        """A page about one booking, with the token that opens it (`version` as in
+        `token`)."""
+        return self.url(endpoint, reference=reference, token=self.token(reference, version))
 
-    def manage_link(self, reference: str) -> str:
+    def manage_link(self, reference: str, version: int | None = None) -> str:
         """The signed manage-booking page, as in every customer email."""
-        return self.signed_url("booking.manage", reference)
+        return self.signed_url("booking.manage", reference, version)
 
-    def pay_link(self, reference: str) -> str:
+    def pay_link(self, reference: str, version: int | None = None) -> str:
         """The hold's payment page (also where the card provider's "back" returns)."""
-        return self.signed_url("booking.pay", reference)
+        return self.signed_url("booking.pay", reference, version)
 
     def invoice_token(self, number: str) -> str:
         return invoice_pay_token(number, secret_key=self._secret_key)

@@ -165,17 +165,20 @@ def parse_rooms(session_values: Sequence[str], course: str | None) -> Rooms:
 
 
 # -- announcing, inside the writing transaction -----------------------------------------
-def announce_seats_changed(session_id: int) -> None:
+def announce_seats_changed(session_id: int, *, seats_available: int | None = None) -> None:
     """Queue a seat-count broadcast for `session_id`, sent after commit only.
 
     Call inside the transaction that changed the seats (after the change is
     written). Also raises the low-availability alert for the session, once per
-    session and threshold, in the same transaction.
+    session and threshold, in the same transaction. A caller that has just counted
+    the seats under the session's lock passes `seats_available` (after its change),
+    saving a second count while the lock is held.
     """
     live = _live()
     settings = live.settings if live else LiveSettings()
     session = SessionRepository().session  # the caller's, which changed the seats
-    _alert_on_low_availability(session_id, settings.low_availability_threshold)
+    _alert_on_low_availability(session_id, settings.low_availability_threshold,
+                               seats_available)
     in_transaction = live.transport.in_transaction if live else _is_postgres(session)
     if in_transaction:
         notified = session.info.setdefault(_NOTIFIED, set())
@@ -191,18 +194,20 @@ def announce_seats_changed(session_id: int) -> None:
 AVAILABILITY_KINDS = ("low_availability", "fully_booked")
 
 
-def availability_alert(session_id: int, threshold: int,
-                       now: datetime | None = None) -> tuple[str | None, str]:
+def availability_alert(session_id: int, threshold: int, now: datetime | None = None, *,
+                       seats_available: int | None = None) -> tuple[str | None, str]:
     """Which availability alert a session deserves now: ("fully_booked", message),
     ("low_availability", message), or (None, "") when it has seats to spare, has
-    started, was cancelled or is gone."""
+    started, was cancelled or is gone. `seats_available`, when the caller has just
+    counted them, saves counting again."""
     now = now or utcnow()
     course_session = SessionRepository().get(session_id)
     if (course_session is None or course_session.starts_at <= now
             or course_session.status != SessionStatus.SCHEDULED):
         return None, ""
-    taken = BookingRepository().seats_taken(session_id, now)
-    available = max(0, course_session.capacity - taken)
+    if seats_available is None:
+        seats_available = course_session.capacity - BookingRepository().seats_taken(session_id, now)
+    available = max(0, seats_available)
     if available > threshold:
         return None, ""
     what = session_label(course_session.course.title, course_session.starts_at,
@@ -213,14 +218,13 @@ def availability_alert(session_id: int, threshold: int,
     return "low_availability", f"Only {seats} left of {course_session.capacity} on {what}."
 
 
-def _alert_on_low_availability(session_id: int, threshold: int) -> None:
+def _alert_on_low_availability(session_id: int, threshold: int,
+                               seats_available: int | None) -> None:
     """Raise the availability alert this session deserves (one per session while
     open, its count and message following the seats) and resolve the other."""
-    kind, message = availability_alert(session_id, threshold)
+    kind, message = availability_alert(session_id, threshold, seats_available=seats_available)
     subject = f"session:{session_id}"
-    for other in AVAILABILITY_KINDS:
-        if other != kind:
-            alerts.resolve_alert(other, subject)
+    alerts.resolve_alerts(tuple(k for k in AVAILABILITY_KINDS if k != kind), subject)
     if kind is not None:
         alerts.raise_alert(kind, message, severity=Severity.INFO, subject=subject)
 

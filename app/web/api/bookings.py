@@ -80,8 +80,8 @@ def hold_to_json(booking: Booking) -> dict:
         "amount_pence": booking.amount_pence,
         "discount_pence": booking.discount_pence,
         "hold_expires_at": _iso(booking.hold_expires_at),
-        "manage_url": site_links().manage_link(booking.reference),
-        "payment_url": site_links().pay_link(booking.reference),
+        "manage_url": site_links().manage_link(booking.reference, booking.manage_link_version),
+        "payment_url": site_links().pay_link(booking.reference, booking.manage_link_version),
         "payment": payment_to_json(booking),
     }
 
