@@ -7,7 +7,7 @@ from flask import Flask
 from sqlalchemy import event
 
 from app import models  # noqa: F401  (registers every table with the metadata)
-from app.config import instance_secret_key, load_config
+from app.config import engine_options, instance_secret_key, load_config
 from app.extensions import csrf, db, limiter, login_manager, mail, migrate, sock
 from app.models.types import render_migration_item
 
@@ -45,7 +45,11 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(
+        app.config["SQLALCHEMY_DATABASE_URI"], app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}))
     db.init_app(app)
+    # Registered after Flask-SQLAlchemy's own teardown, so it runs before it.
+    app.teardown_appcontext(_end_read_only_transaction)
     migrate.init_app(app, db, directory=os.path.join(app.root_path, "..", "migrations"),
                      render_as_batch=True, compare_type=True,
                      render_item=render_migration_item)
@@ -66,6 +70,13 @@ def register_extensions(app: Flask) -> None:
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             event.listen(db.engine, "connect", _configure_sqlite_connection)
+
+
+def _end_read_only_transaction(exc: BaseException | None) -> None:
+    if exc is None:
+        from app.repositories.base import end_read_only_transaction
+
+        end_read_only_transaction()
 
 
 def _configure_sqlite_connection(dbapi_connection, _record) -> None:

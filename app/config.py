@@ -72,6 +72,37 @@ def _database_url(env: dict, instance_path: str) -> str:
     return url
 
 
+def _pool_options(env: dict) -> dict:
+    """The connection pool of each process (README, "Server set-up").
+
+    A fixed pool with no overflow: requests beyond DATABASE_POOL_SIZE queue for a
+    connection (up to DATABASE_POOL_TIMEOUT seconds, then 503) instead of opening
+    and closing connections by the hundred under load. Each checkout pings the
+    server (DATABASE_POOL_PRE_PING), so a database restart costs no request its
+    answer."""
+    size = _int(env, "DATABASE_POOL_SIZE", 10)
+    overflow = _int(env, "DATABASE_POOL_OVERFLOW", 0)
+    timeout = _float(env, "DATABASE_POOL_TIMEOUT", 10.0)
+    if size < 1 or overflow < 0 or timeout <= 0:
+        raise ConfigError("DATABASE_POOL_SIZE must be at least 1, DATABASE_POOL_OVERFLOW at "
+                          "least 0 and DATABASE_POOL_TIMEOUT more than 0 seconds")
+    return {"pool_size": size, "max_overflow": overflow, "pool_timeout": timeout,
+            "pool_recycle": _int(env, "DATABASE_POOL_RECYCLE", 3600),
+            "pool_pre_ping": _bool(env, "DATABASE_POOL_PRE_PING", True)}
+
+
+_POOL_SIZING = ("pool_size", "max_overflow", "pool_timeout")
+
+
+def engine_options(database_url: str, options: dict) -> dict:
+    """`options` as the database can take them: an in-memory SQLite database is one
+    connection, with no pool to size."""
+    if database_url.startswith("sqlite") and (":memory:" in database_url
+                                              or database_url.rstrip("/") == "sqlite:"):
+        return {k: v for k, v in options.items() if k not in _POOL_SIZING}
+    return options
+
+
 def _public_base_url(env: dict, is_production: bool, port: int) -> str:
     """The address customers reach the site at: every absolute link (emails, API
     answers, the card provider's return URLs) is built on it, never on a request's
@@ -193,7 +224,7 @@ def load_config(instance_path: str, env: dict | None = None) -> dict:
         "TESTING": app_env == "testing",
         "SECRET_KEY": secret_key,
         "SQLALCHEMY_DATABASE_URI": _database_url(env, instance_path),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_ENGINE_OPTIONS": _pool_options(env),
         "PORT": port,
         "PUBLIC_BASE_URL": public_base_url,
         # Flask answers 400 to a request whose Host is not one of these (None: any).

@@ -15,8 +15,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, func, insert, select, text, update
+from sqlalchemy import Select, event, func, insert, select, text, update
 from sqlalchemy.engine import Result
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from app.extensions import db
@@ -86,6 +87,45 @@ def unit_of_work(session: Session | None = None, *,
 def in_unit_of_work(session: Session | None = None) -> bool:
     """True inside a `unit_of_work` block, whose outermost scope will commit."""
     return (session or db.session).info.get("uow_depth", 0) > 0
+
+
+_WROTE = "transaction_wrote"
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _note_statement(state) -> None:
+    if not state.is_select:
+        state.session.info[_WROTE] = True
+
+
+@event.listens_for(Session, "after_flush")
+def _note_flush(session: Session, _context) -> None:
+    session.info[_WROTE] = True
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _forget_writes(session: Session) -> None:
+    session.info.pop(_WROTE, None)
+
+
+def end_read_only_transaction() -> None:
+    """COMMIT this thread's open transaction if it only read, before the session is
+    closed (which would ROLLBACK it).
+
+    The two end a read-only transaction alike, but psycopg forgets every prepared
+    statement of the connection on ROLLBACK, so read requests ending that way
+    would have PostgreSQL plan their queries afresh every time. A transaction
+    that wrote anything (a flush, or any statement but a SELECT) is left alone:
+    only a unit of work commits writes."""
+    if not db.session.registry.has():
+        return
+    session = db.session()
+    if session.in_transaction() and not session.info.get(_WROTE):
+        try:
+            session.commit()
+        except SQLAlchemyError:
+            session.rollback()  # nothing was written; the answer has been made
 
 
 def release_session() -> None:
