@@ -36,10 +36,24 @@ def test_layout_is_british_english_accessible_and_uses_only_vendored_htmx(client
     assert '<main id="main"' in page
     assert 'src="/static/vendor/htmx-2.0.11.min.js"' in page
     assert 'href="/static/css/site.css"' in page
-    assert "hx-headers='{\"X-CSRFToken\": \"" in page
     assert not re.search(r"<script[^>]+src=\"https?://", page)
     assert "valid for 3 years" in page
     assert "Yorkshire" in page
+
+
+def test_pages_that_only_read_give_visitors_no_csrf_token_and_no_cookie(client):
+    """A token made for nothing costs a signed session cookie on every page view; the
+    booking form, whose fields htmx posts, still gets one."""
+    course_session = SessionFactory(capacity=12)
+    for url in ("/", "/courses", f"/courses/{course_session.course.slug}", "/sessions",
+                f"/sessions/{course_session.id}"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert "X-CSRFToken" not in response.get_data(as_text=True), url
+        assert "Set-Cookie" not in response.headers, url
+    form = client.get(f"/sessions/{course_session.id}/book")
+    assert "hx-headers='{\"X-CSRFToken\": \"" in form.get_data(as_text=True)
+    assert "Set-Cookie" in form.headers
 
 
 class TestManageBookingPage:
