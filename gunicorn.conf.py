@@ -40,7 +40,28 @@ logger_class = "app.monitoring.logs.GunicornLogger"
 switch_interval = float(os.environ.get("GUNICORN_SWITCH_INTERVAL", "0.05"))
 
 
+# glibc gives threads that allocate malloc arenas of their own (up to 8 per
+# core) and memory freed in one stays resident there: after a burst of
+# WebSockets and requests on hundreds of threads a worker kept tens of MB it no
+# longer used. The GIL runs one thread at a time, so a few arenas serve as well.
+malloc_arenas = int(os.environ.get("GUNICORN_MALLOC_ARENAS", "2"))
+
+
+def _limit_malloc_arenas(arenas: int) -> None:
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    except OSError:
+        return
+    mallopt = getattr(libc, "mallopt", None)  # glibc only
+    if mallopt is not None and arenas > 0:
+        mallopt(-8, arenas)  # M_ARENA_MAX
+
+
 def post_fork(server, worker):
+    _limit_malloc_arenas(malloc_arenas)
     # A thousand threads at the default 8 MiB of stack each reserve 8 GiB of
     # address space for nothing; 1 MiB is plenty for a request.
     threading.stack_size(1024 * 1024)
