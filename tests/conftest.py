@@ -181,6 +181,19 @@ def count_statements(app):
     return lambda: statements_sent(db.engine)
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(request, monkeypatch):
+    """Staff accounts are hashed and signed in with argon2's cheapest parameters: the
+    real ones (tests/unit/test_passwords.py, marked real_password_hashing) cost 0.14 s
+    a hash or a check, several times per test that signs someone in."""
+    if request.node.get_closest_marker("real_password_hashing") is None:
+        from argon2 import PasswordHasher, profiles
+
+        from app.services.staff import passwords
+
+        monkeypatch.setattr(passwords, "_hasher", PasswordHasher.from_parameters(profiles.CHEAPEST))
+
+
 # -- staff accounts and signed-in clients ------------------------------------------
 # Helpers in tests/staff_helpers.py (import them from there, not from conftest).
 from staff_helpers import (  # noqa: E402

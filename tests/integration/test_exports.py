@@ -391,7 +391,7 @@ def test_exports_are_streamed_not_built_in_memory(app, admin_client):
     assert seen == [True, True, True]
 
 
-LARGE = 100_000
+LARGE = 50_000
 
 
 def _insert_bookings(session, count: int) -> None:
@@ -421,7 +421,7 @@ def _peak_bytes(work) -> int:
 
 @pytest.mark.slow
 def test_a_large_export_streams_in_flat_memory(app, admin_client):
-    """100,000 bookings: the peak memory while the whole download is read chunk by
+    """50,000 bookings: the peak memory while the whole download is read chunk by
     chunk stays a fraction of what holding the same rows as a list takes."""
     session = SessionFactory(capacity=LARGE)
     _insert_bookings(session, LARGE)

@@ -4,6 +4,8 @@ from argon2 import PasswordHasher
 
 from app.services.staff.passwords import hash_password, needs_rehash, verify_password
 
+pytestmark = pytest.mark.real_password_hashing
+
 
 @pytest.fixture(scope="module")
 def stored() -> str:
