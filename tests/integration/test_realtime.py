@@ -214,9 +214,10 @@ def test_snapshot_lists_every_watched_count_and_only_upcoming_for_all(live):
 
 def test_a_lapsed_hold_is_rebroadcast_at_its_expiry_without_any_transaction(live):
     session = SessionFactory(capacity=6)
-    # A 30-minute hold taken 30 minutes minus a second ago: it lapses in about a second.
+    # A 30-minute hold taken 30 minutes minus four seconds ago: it lapses in about four
+    # seconds (time enough, on a loaded machine, to subscribe and read it still held).
     svc.hold_seats(booking_request(session.id, 2), policy=POLICY,
-                   now=utcnow() - timedelta(minutes=30) + timedelta(seconds=1))
+                   now=utcnow() - timedelta(minutes=30) + timedelta(seconds=4))
     sub = subscribe(live, session_ids=frozenset({session.id}))
     assert seats_in(live.snapshot(Rooms(session_ids=frozenset({session.id}))), session.id) == [4]
 
