@@ -202,17 +202,6 @@ from staff_helpers import (  # noqa: E402
 
 
 @pytest.fixture
-def fast_password_hashing(monkeypatch):
-    """argon2id with the cheapest parameters: signing in costs nothing in tests
-    (the real parameters are specified in tests/unit/test_passwords.py)."""
-    from argon2 import PasswordHasher, profiles
-
-    from app.services.staff import passwords
-
-    monkeypatch.setattr(passwords, "_hasher", PasswordHasher.from_parameters(profiles.CHEAPEST))
-
-
-@pytest.fixture
 def login(fast_password_hashing):
     """`login(client, user)`: sign a test client in as a user made by make_staff_user
     (or the staff_user fixture), through the real sign-in form."""

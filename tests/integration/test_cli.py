@@ -4,7 +4,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from argon2 import PasswordHasher, profiles
 from sqlalchemy import func, select
 
 from app.extensions import db
@@ -18,12 +17,6 @@ from factories import SessionFactory
 @pytest.fixture
 def app_config() -> dict:
     return {"SEED_DEMO": True}
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch):
-    # The hashing itself is specified in tests/unit/test_passwords.py.
-    monkeypatch.setattr(passwords, "_hasher", PasswordHasher.from_parameters(profiles.CHEAPEST))
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,6 @@ from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
-from argon2 import PasswordHasher, profiles
 from sqlalchemy import String, Text, func, select
 
 from app.demo_data import is_empty, seed_demo
@@ -42,13 +41,6 @@ PUBLISHED = {
     "cpr-and-aed": ("CPR & AED", 1, 3, 6_000, 12),
     "annual-skills-refresher": ("Annual Skills Refresher", 1, 3, 6_000, 12),
 }
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch):
-    # Five real argon2id hashes per seed would add seconds to every test here;
-    # the hashing itself is specified in tests/unit/test_passwords.py.
-    monkeypatch.setattr(passwords, "_hasher", PasswordHasher.from_parameters(profiles.CHEAPEST))
 
 
 def seed(now: datetime = MID_MARCH):

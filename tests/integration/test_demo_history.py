@@ -6,7 +6,6 @@ from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
-from argon2 import PasswordHasher, profiles
 from sqlalchemy import func, select
 
 from app.demo_data import seed_demo
@@ -22,18 +21,13 @@ from app.services.background import scheduler
 from app.services.bookings.holds import BookingPolicy
 from app.services.payments import invoices as invoicing
 from app.services.payments.invoices import InvoiceSettings
-from app.services.staff import certificates, passwords, roster
+from app.services.staff import certificates, roster
 
 from notify_helpers import deliver_all
 
 LONDON = ZoneInfo("Europe/London")
 NOW = datetime(2027, 3, 15, 12, 0, tzinfo=timezone.utc)  # a Monday, courses under way
 TODAY = NOW.astimezone(LONDON).date()
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch):
-    monkeypatch.setattr(passwords, "_hasher", PasswordHasher.from_parameters(profiles.CHEAPEST))
 
 
 @pytest.fixture
