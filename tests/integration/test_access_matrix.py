@@ -71,6 +71,15 @@ ADMIN_ROUTES = [r for r in ROUTES if r.is_admin]
 TRAINER_ROUTES = [r for r in ROUTES if not r.is_admin]
 
 
+@pytest.fixture(autouse=True)
+def once_on_sqlite(request):
+    """Who may open which route is decided before the database is read, so one backend
+    is enough; the pages themselves are tested on both in their own modules."""
+    callspec = getattr(request.node, "callspec", None)
+    if callspec is not None and callspec.params.get("database_url") == "postgresql":
+        pytest.skip("the access matrix runs once, on SQLite")
+
+
 # -- the objects URLs are built with ------------------------------------------------------------
 @dataclass
 class World:
