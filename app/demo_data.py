@@ -69,7 +69,6 @@ from app.repositories import (
     unit_of_work,
 )
 from app.repositories.admin import WaitlistRepository
-from app.repositories.invoices import InvoiceRepository
 from app.repositories.notifications import SentEmailRepository
 from app.repositories.payments import PaymentRepository, RefundRepository
 from app.services.bookings.holds import REFERENCE_ALPHABET, REFERENCE_LENGTH, BookingPolicy
@@ -82,7 +81,7 @@ from app.services.messaging.notifications import (
 )
 from app.services.payments import invoices as invoicing
 from app.services.payments.checkout import CURRENCY
-from app.services.payments.invoices import INVOICE_SERIES, InvoiceSettings, _split
+from app.services.payments.invoices import InvoiceSettings
 from app.services.payments.offline import contact_billing
 from app.services.payments.refunds import REASON_CANCELLATION
 from app.services.staff.accounts import create_staff_user
@@ -871,24 +870,13 @@ def _invoices(plan: list[tuple[Booking, datetime | None]],
     """Write each booking's invoice as issue_invoice would have on the day it was
     confirmed (its number from the same counter, the same figures; no event, so no
     email), and each bank transfer that paid one as mark_invoice_paid records it."""
-    repo, payments = InvoiceRepository(), PaymentRepository()
-    provider = settings.provider
+    payments = PaymentRepository()
     written = []
     for booking, paid_at in plan:
-        billing = contact_billing(booking)
-        net, vat, rate = _split(booking.amount_pence, provider)
-        issued_on = booking.confirmed_at.astimezone(LONDON).date()
-        sequence = repo.next_number(INVOICE_SERIES)
-        invoice = repo.add(Invoice(
-            sequence=sequence, number=settings.invoice_number(sequence), booking_id=booking.id,
-            issued_on=issued_on, due_on=issued_on + timedelta(days=settings.due_days),
-            billing_company=billing.company, billing_name=billing.name,
-            billing_email=billing.email, billing_address=billing.address,
-            supplier_name=provider.name, supplier_address=provider.address,
-            supplier_vat_number=provider.vat_number or None, vat_rate_percent=rate,
-            net_pence=net, vat_pence=vat, gross_pence=booking.amount_pence,
-            created_at=booking.confirmed_at, updated_at=paid_at or booking.confirmed_at))
-        booking.invoice = invoice
+        invoice = invoicing.write_invoice(
+            booking, contact_billing(booking), settings=settings,
+            issued_on=booking.confirmed_at.astimezone(LONDON).date(),
+            created_at=booking.confirmed_at, updated_at=paid_at or booking.confirmed_at)
         if paid_at is None:
             booking.payment_note = f"Invoice {invoice.number}: payment due"
         else:

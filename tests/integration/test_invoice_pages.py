@@ -63,6 +63,13 @@ def test_the_form_offers_invoice_my_company_only_while_switched_on_and_for_enoug
     assert offers_invoice(text(client.get(f"{url}?seats=3")))
 
 
+def booked_on_invoice(client, seats: int) -> tuple:
+    """A future session booked on invoice through the form: the booking and the URL of
+    its confirmation page (which carries the manage token)."""
+    response = book_on_invoice_page(client, future_session().id, seats=seats)
+    return db.session.scalars(select(Booking)).one(), response.headers["Location"]
+
+
 def test_choosing_more_seats_brings_the_invoice_choice_in_out_of_band(app, client):
     app.config["MIN_SEATS_FOR_INVOICE"] = 3
     course_session = future_session()
@@ -139,9 +146,7 @@ def test_invoice_my_company_books_at_once_and_the_confirmation_says_payment_is_d
 
 def test_the_manage_and_cancel_pages_of_an_unpaid_invoice_say_due_and_credit_never_refund(
         app, client):
-    course_session = future_session()
-    confirmation = book_on_invoice_page(client, course_session.id, seats=2).headers["Location"]
-    booking = db.session.scalars(select(Booking)).one()
+    booking, confirmation = booked_on_invoice(client, seats=2)
     reference, token = booking.reference, token_of(confirmation)
     manage = main_text(text(client.get(f"/bookings/{reference}?token={token}")))
     assert "Payment due: £240" in manage and booking.invoice.number in manage
@@ -165,9 +170,7 @@ PAY_INVOICE_LINK = re.compile(r'href="(/invoices/[A-Z0-9-]+/pay\?token=[^"]+)"')
 
 def test_the_pay_by_card_link_on_the_booking_pays_the_invoice_and_abandoning_releases_nothing(
         app, client):
-    course_session = future_session()
-    confirmation = book_on_invoice_page(client, course_session.id, seats=2).headers["Location"]
-    booking = db.session.scalars(select(Booking)).one()
+    booking, confirmation = booked_on_invoice(client, seats=2)
     reference, token = booking.reference, token_of(confirmation)
     assert PAY_INVOICE_LINK.search(text(client.get(confirmation)))
     pay_link = unescape(PAY_INVOICE_LINK.search(

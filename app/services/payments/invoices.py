@@ -134,12 +134,24 @@ def issue_invoice(booking: Booking, billing: BillingInput, *, settings: InvoiceS
     """Write the booking's invoice in the caller's transaction, for the booking's
     amount as it stands (discounts included), and record InvoiceIssued (its email).
     The number is taken last, so the lock on the counter is held as briefly as can be."""
-    repo = InvoiceRepository()
-    if repo.for_booking(booking.id) is not None:
+    if InvoiceRepository().for_booking(booking.id) is not None:
         raise InvalidState("This booking already has an invoice.")
+    invoice = write_invoice(booking, billing, settings=settings, issued_on=uk_today(now))
+    events.record_event(events.INVOICE_ISSUED, invoice.number, {
+        "invoice_number": invoice.number, "reference": booking.reference,
+        "gross_pence": invoice.gross_pence, "due_on": invoice.due_on.isoformat()})
+    return invoice
+
+
+def write_invoice(booking: Booking, billing: BillingInput, *, settings: InvoiceSettings,
+                  issued_on: date, **row) -> Invoice:
+    """Add the booking's invoice, dated `issued_on` (a UK date), for its amount as it
+    stands: its number from the counter, the supplier as the provider is now, the VAT
+    split. `row` sets further columns (the demo's timestamps). No event: issue_invoice
+    records the one that emails it."""
+    repo = InvoiceRepository()
     provider = settings.provider
     net, vat, rate = _split(booking.amount_pence, provider)
-    issued_on = uk_today(now)
     sequence = repo.next_number(INVOICE_SERIES)
     invoice = repo.add(Invoice(
         sequence=sequence, number=settings.invoice_number(sequence), booking_id=booking.id,
@@ -149,11 +161,8 @@ def issue_invoice(booking: Booking, billing: BillingInput, *, settings: InvoiceS
         billing_address=billing.address, supplier_name=provider.name,
         supplier_address=provider.address, supplier_vat_number=provider.vat_number or None,
         vat_rate_percent=rate, net_pence=net, vat_pence=vat,
-        gross_pence=booking.amount_pence))
+        gross_pence=booking.amount_pence, **row))
     booking.invoice = invoice
-    events.record_event(events.INVOICE_ISSUED, invoice.number, {
-        "invoice_number": invoice.number, "reference": booking.reference,
-        "gross_pence": invoice.gross_pence, "due_on": invoice.due_on.isoformat()})
     return invoice
 
 
